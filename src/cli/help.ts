@@ -1,0 +1,40 @@
+import { DEFINITIONS } from './settings.js';
+
+const pad = (text: string, width: number): string => (text.length >= width ? `${text}  ` : text.padEnd(width));
+
+/** `--help`, in the layout of node_exporter's: flag, meaning, environment variable. */
+export function helpText(version: string): string {
+  const width = 40;
+  const flags = DEFINITIONS.map((def) => {
+    const left = `      --${def.flag}${def.shown ? `=${def.shown}` : '=<value>'}`;
+    return `${pad(left, width)}${def.help} ($${def.env})`;
+  });
+  return [
+    'usage: mcp-exporter <command> [<flags>]',
+    '',
+    'Session tracking, Prometheus metrics and a connections API for Model Context',
+    'Protocol (MCP) servers.',
+    '',
+    'Commands:',
+    '  serve      Host the built-in demo MCP server at /mcp, monitored (the default).',
+    '  help       Show this help.',
+    '  version    Print the version.',
+    '',
+    'Flags:',
+    `${pad('  -h, --help', width)}Show this help.`,
+    ...flags,
+    `${pad('      --no-monitoring', width)}Serve MCP without session tracking or metrics ($MCP_CONNECTION_MONITORING_ENABLED=false).`,
+    '',
+    'Routes (same listener unless --admin-port):',
+    '  POST|GET|DELETE /mcp            MCP over Streamable HTTP',
+    '  GET /metrics                    Prometheus text format (OpenMetrics on request)',
+    '  GET /api/mcp/connections        open sessions; ?limit=&offset=',
+    '  GET /api/mcp/connections/count  open session count',
+    '  GET /api/mcp/connections/<id>   one session',
+    '  GET /api/mcp/status | /health | /tools',
+    '',
+    'A bad setting stops the start with one line naming it and exit code 2.',
+    `mcp-exporter ${version}`,
+    '',
+  ].join('\n');
+}

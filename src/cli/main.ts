@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { helpText } from './help.js';
+import { runServe } from './serve.js';
+import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exit code for a bad command line or setting, as most CLIs use for usage errors. */
+const USAGE_ERROR = 2;
+
+function fail(message: string): never {
+  process.stderr.write(`mcp-exporter: ${message}\n`);
+  process.exit(USAGE_ERROR);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const options: ParseArgsConfig['options'] = {
+    'no-monitoring': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  };
+  for (const def of DEFINITIONS) options[def.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : String(error)}; see mcp-exporter --help`);
+  }
+  const [command = 'serve', ...rest] = positionals;
+  if (values.help === true || command === 'help') {
+    process.stdout.write(helpText(version));
+    return;
+  }
+  if (values.version === true || command === 'version') {
+    process.stdout.write(`mcp-exporter ${version}\n`);
+    return;
+  }
+  if (command !== 'serve') fail(`unknown command "${command}"; commands: serve, help, version`);
+  if (rest.length > 0) fail(`unexpected argument "${rest[0]}"; see mcp-exporter --help`);
+
+  let settings;
+  try {
+    settings = resolveSettings(values, process.env);
+  } catch (error) {
+    if (error instanceof SettingError) fail(error.message);
+    throw error;
+  }
+  await runServe(settings, version);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`mcp-exporter: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { addProcessMetrics } from '../metrics/process-metrics.js';
+import { createDemoServer } from '../demo/demo-server.js';
+import { startMonitoredServer } from '../server.js';
+import type { Settings } from './settings.js';
+
+/** `mcp-exporter serve`: the demo server, monitored, until SIGINT or SIGTERM. */
+export async function runServe(settings: Settings, version: string): Promise<void> {
+  const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } });
+  let registry: Registry | null = null;
+  if (settings.monitoring) {
+    registry = new Registry();
+    addProcessMetrics(registry);
+  }
+  let server;
+  try {
+    server = await startMonitoredServer({
+      serverFactory: createDemoServer,
+      port: settings.port,
+      host: settings.host,
+      adminPort: settings.adminPort,
+      adminToken: settings.adminToken,
+      adminRoutes: settings.monitoring,
+      registry,
+      logger,
+      ipMasking: settings.ipMasking,
+      config: {
+        version,
+        metricsBackend: settings.metricsBackend,
+        ipMasking: settings.ipMasking,
+        sessionIdleTimeoutSeconds: settings.sessionIdleTimeoutSeconds,
+        historyLimit: settings.historyLimit,
+        adminPort: settings.adminPort ?? null,
+        adminTokenSet: settings.adminToken !== undefined,
+        monitoring: settings.monitoring,
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`mcp-exporter: --port/--host: cannot listen on ${settings.host}:${settings.port} (${code})\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  logger.info(
+    { event: 'listening', mcp: server.url, admin: settings.monitoring ? server.adminUrl : null, version },
+    `MCP endpoint ${server.url}; metrics ${server.adminUrl}/metrics`,
+  );
+
+  const running = server;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    const open = running.tracker.activeCount;
+    logger.info({ event: 'shutdown', signal, openSessions: open }, 'closing every session, then exiting');
+    running
+      .close()
+      .then(() => {
+        logger.info({ event: 'stopped', sessionsClosed: open, sessionsTotal: running.tracker.totalCount }, 'stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { IP_MASKING_MODES, type IpMaskingMode } from '../core/ip-masking.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const METRICS_BACKENDS = ['prom-client'] as const;
+export type MetricsBackend = (typeof METRICS_BACKENDS)[number];
+
+/** Every setting of `serve`, resolved and checked. */
+export interface Settings {
+  port: number;
+  host: string;
+  adminPort: number | undefined;
+  adminToken: string | undefined;
+  sessionIdleTimeoutSeconds: number;
+  metricsBackend: MetricsBackend;
+  ipMasking: IpMaskingMode;
+  historyLimit: number;
+  logLevel: LogLevel;
+  monitoring: boolean;
+}
+
+/** A bad setting: the message names it and says what would be accepted. */
+export class SettingError extends Error {
+  override readonly name = 'SettingError';
+}
+
+interface Definition<K extends keyof Settings> {
+  key: K;
+  flag: string;
+  env: string;
+  /** Shown in --help: the default, as a user would type it. */
+  shown: string;
+  help: string;
+  parse: (raw: string, where: string) => Settings[K];
+}
+
+const port =
+  (allowZero: boolean) =>
+  (raw: string, where: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || value > 65535 || (!allowZero && value === 0)) {
+      throw new SettingError(`${where}: "${raw}" is not a port; use a whole number from ${allowZero ? 0 : 1} to 65535`);
+    }
+    return value;
+  };
+
+const wholeNumber =
+  (min: number, max: number, unit = '') =>
+  (raw: string, where: string): number => {
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+      throw new SettingError(`${where}: "${raw}" is out of range; use a whole number from ${min} to ${max}${unit}`);
+    }
+    return value;
+  };
+
+const oneOf =
+  <T extends string>(choices: readonly T[]) =>
+  (raw: string, where: string): T => {
+    const found = choices.find((choice) => choice === raw);
+    if (found === undefined) throw new SettingError(`${where}: "${raw}" is not one of ${choices.join(', ')}`);
+    return found;
+  };
+
+const bindAddress = (raw: string, where: string): string => {
+  if (raw === 'localhost' || isIP(raw) !== 0) return raw;
+  throw new SettingError(`${where}: "${raw}" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::`);
+};
+
+const token = (raw: string, where: string): string => {
+  if (raw.trim() === '' || /\s/.test(raw)) throw new SettingError(`${where}: the token must be non-empty and contain no white space`);
+  return raw;
+};
+
+/** The settings of `serve`, in --help order. */
+export const DEFINITIONS = [
+  { key: 'port', flag: 'port', env: 'MCP_PORT', shown: '3000', help: 'Port of the MCP endpoint (and of /metrics and /api unless --admin-port).', parse: port(true) },
+  { key: 'host', flag: 'host', env: 'MCP_HOST', shown: '127.0.0.1', help: 'Address to bind; 0.0.0.0 or :: to accept remote clients.', parse: bindAddress },
+  { key: 'adminPort', flag: 'admin-port', env: 'MCP_ADMIN_PORT', shown: '', help: 'Serve /metrics and /api/mcp/* only on this port, apart from /mcp.', parse: port(true) },
+  { key: 'adminToken', flag: 'admin-token', env: 'MCP_ADMIN_TOKEN', shown: '', help: 'Bearer token required on /metrics and /api/mcp/* (or MCP_ADMIN_TOKEN_FILE).', parse: token },
+  { key: 'sessionIdleTimeoutSeconds', flag: 'session-idle-timeout', env: 'MCP_SESSION_IDLE_TIMEOUT', shown: '1800', help: 'Close sessions silent this many seconds (0: never).', parse: wholeNumber(0, 604800, ' seconds') },
+  { key: 'metricsBackend', flag: 'metrics-backend', env: 'MCP_METRICS_BACKEND', shown: 'prom-client', help: `Metrics library: ${METRICS_BACKENDS.join(', ')}.`, parse: oneOf(METRICS_BACKENDS) },
+  { key: 'ipMasking', flag: 'ip-masking', env: 'MCP_IP_MASKING', shown: 'truncate', help: 'How client addresses are shown: none, truncate (/24, /48) or hash.', parse: oneOf(IP_MASKING_MODES) },
+  { key: 'historyLimit', flag: 'history-limit', env: 'MCP_CONNECTION_HISTORY_LIMIT', shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
+  { key: 'logLevel', flag: 'log-level', env: 'MCP_CONNECTION_LOG_LEVEL', shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
+] as const satisfies readonly Definition<keyof Settings>[];
+
+export const DEFAULTS: Settings = {
+  port: 3000,
+  host: '127.0.0.1',
+  adminPort: undefined,
+  adminToken: undefined,
+  sessionIdleTimeoutSeconds: 1800,
+  metricsBackend: 'prom-client',
+  ipMasking: 'truncate',
+  historyLimit: 1000,
+  logLevel: 'info',
+  monitoring: true,
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Resolves settings: a flag wins over its environment variable, which wins over the
+ * default. `flags` holds the raw flag values by flag name. Throws SettingError.
+ */
+export function resolveSettings(flags: Readonly<Record<string, string | boolean | undefined>>, env: Env): Settings {
+  const settings: Settings = { ...DEFAULTS };
+  const assign = <K extends keyof Settings>(key: K, value: Settings[K]): void => {
+    settings[key] = value;
+  };
+  for (const def of DEFINITIONS as readonly Definition<keyof Settings>[]) {
+    const fromFlag = flags[def.flag];
+    if (typeof fromFlag === 'string') {
+      assign(def.key, def.parse(fromFlag, `--${def.flag}`));
+    } else if (env[def.env] !== undefined && env[def.env] !== '') {
+      assign(def.key, def.parse(env[def.env] ?? '', def.env));
+    }
+  }
+  if (settings.adminToken === undefined && env.MCP_ADMIN_TOKEN_FILE) {
+    let content: string;
+    try {
+      content = readFileSync(env.MCP_ADMIN_TOKEN_FILE, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new SettingError(`MCP_ADMIN_TOKEN_FILE: cannot read the file (${code})`);
+    }
+    settings.adminToken = token(content, 'MCP_ADMIN_TOKEN_FILE');
+  }
+  const monitoringEnv = env.MCP_CONNECTION_MONITORING_ENABLED;
+  if (monitoringEnv !== undefined && monitoringEnv !== '') {
+    settings.monitoring = oneOf(['true', 'false'] as const)(monitoringEnv, 'MCP_CONNECTION_MONITORING_ENABLED') === 'true';
+  }
+  if (flags['no-monitoring'] === true) settings.monitoring = false;
+  if (settings.adminPort !== undefined && settings.adminPort !== 0 && settings.adminPort === settings.port) {
+    throw new SettingError(`--admin-port: ${settings.adminPort} is the MCP port too; pick another port or leave it unset`);
+  }
+  return settings;
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from './logger.js';
+import type { ConnectionMonitor } from './types.js';
+
+/**
+ * A short, one-way reference to a session for log lines: enough to follow one session
+ * through the log, useless for taking it over (the session id itself is a credential).
+ */
+export function sessionRef(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex').slice(0, 12);
+}
+
+/** Logs every connection event as one structured line. */
+export function createLogMonitor(logger: Logger): ConnectionMonitor {
+  return {
+    onConnectionEstablished: (c) =>
+      logger.info(
+        {
+          event: 'mcp_connection_established',
+          session: sessionRef(c.sessionId),
+          transport: c.transport,
+          clientIP: c.clientIP,
+          clientName: c.clientName,
+          clientVersion: c.clientVersion,
+          protocolVersion: c.protocolVersion,
+          userAgent: c.userAgent,
+        },
+        'MCP session established',
+      ),
+    onConnectionClosed: (sessionId, durationMs, c) =>
+      logger.info(
+        {
+          event: 'mcp_connection_closed',
+          session: sessionRef(sessionId),
+          transport: c.transport,
+          clientIP: c.clientIP,
+          clientName: c.clientName,
+          reason: c.reason,
+          durationMs,
+          requestCount: c.requestCount,
+        },
+        'MCP session closed',
+      ),
+    onRequestRejected: (reason) => logger.debug({ event: 'mcp_request_rejected', reason }, 'MCP request rejected'),
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * The logger the library writes through: a subset of pino's API, so a pino logger fits
+ * as it is. Library code never writes to the console.
+ */
+export interface Logger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+const noop = (): void => {};
+
+/** The default: says nothing. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

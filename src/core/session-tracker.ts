@@ -1,0 +1,223 @@
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import type {
+  ClosedConnectionInfo,
+  CloseReason,
+  ConnectionInfo,
+  ConnectionMonitor,
+  ConnectionStats,
+  RejectReason,
+  TransportKind,
+} from './types.js';
+
+/** What a transport knows about a session when the SDK reports it initialized. */
+export interface SessionStart {
+  sessionId: string;
+  /** Already masked. */
+  clientIP: string;
+  userAgent: string;
+  transport: TransportKind;
+  clientName: string;
+  clientVersion: string;
+  protocolVersion: string;
+}
+
+export interface SessionTrackerOptions {
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** Where a monitor that throws is reported. @default a silent logger */
+  logger?: Logger;
+}
+
+/** One open session. Times are epoch milliseconds; ISO strings are made only when read. */
+class SessionRecord {
+  lastActivity: number;
+  requestCount = 1;
+
+  constructor(
+    readonly start: SessionStart,
+    readonly connectedAt: number,
+  ) {
+    this.lastActivity = connectedAt;
+  }
+
+  toInfo(): ConnectionInfo {
+    const s = this.start;
+    return {
+      sessionId: s.sessionId,
+      clientIP: s.clientIP,
+      userAgent: s.userAgent,
+      connectedAt: new Date(this.connectedAt).toISOString(),
+      lastActivity: new Date(this.lastActivity).toISOString(),
+      requestCount: this.requestCount,
+      transport: s.transport,
+      clientName: s.clientName,
+      clientVersion: s.clientVersion,
+      protocolVersion: s.protocolVersion,
+    };
+  }
+}
+
+/**
+ * The core: turns transport events into session facts and tells monitors.
+ * Every event is O(1); lists are built only when someone asks for them.
+ */
+export class SessionTracker {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly monitors: ConnectionMonitor[] = [];
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private total = 0;
+
+  constructor(options: SessionTrackerOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Adds a monitor; the returned function removes it. */
+  subscribe(monitor: ConnectionMonitor): () => void {
+    this.monitors.push(monitor);
+    return () => {
+      const index = this.monitors.indexOf(monitor);
+      if (index >= 0) this.monitors.splice(index, 1);
+    };
+  }
+
+  /** A session the SDK reported initialized. A second call for the same id is ignored. */
+  establish(start: SessionStart): void {
+    if (this.sessions.has(start.sessionId)) return;
+    const record = new SessionRecord(start, this.now());
+    this.sessions.set(start.sessionId, record);
+    this.total += 1;
+    if (this.monitors.length === 0) return;
+    const info = record.toInfo();
+    this.notify((m) => m.onConnectionEstablished?.(info));
+    this.notifyChange();
+  }
+
+  /** An HTTP request of an open session: counts it and moves lastActivity. */
+  touch(sessionId: string): boolean {
+    const record = this.sessions.get(sessionId);
+    if (!record) return false;
+    record.lastActivity = this.now();
+    record.requestCount += 1;
+    return true;
+  }
+
+  /** Ends a session once; later calls for the same id return undefined and change nothing. */
+  close(sessionId: string, reason: CloseReason): ClosedConnectionInfo | undefined {
+    const record = this.sessions.get(sessionId);
+    if (!record) return undefined;
+    this.sessions.delete(sessionId);
+    const closedAt = this.now();
+    const durationMs = Math.max(0, closedAt - record.connectedAt);
+    const closed: ClosedConnectionInfo = {
+      ...record.toInfo(),
+      closedAt: new Date(closedAt).toISOString(),
+      durationMs,
+      reason,
+    };
+    this.notify((m) => m.onConnectionClosed?.(sessionId, durationMs, closed));
+    this.notifyChange();
+    return closed;
+  }
+
+  /** A request refused before it reached a session. */
+  reject(reason: RejectReason): void {
+    this.notify((m) => m.onRequestRejected?.(reason));
+  }
+
+  /** Sessions open now. */
+  get activeCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Sessions established since this tracker was made. */
+  get totalCount(): number {
+    return this.total;
+  }
+
+  has(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
+  }
+
+  getConnection(sessionId: string): ConnectionInfo | undefined {
+    return this.sessions.get(sessionId)?.toInfo();
+  }
+
+  /** Open sessions, oldest first; walks only offset + limit entries. */
+  getConnections(offset = 0, limit = Number.POSITIVE_INFINITY): ConnectionInfo[] {
+    const page: ConnectionInfo[] = [];
+    if (limit <= 0) return page;
+    let index = 0;
+    for (const record of this.sessions.values()) {
+      if (index++ < offset) continue;
+      page.push(record.toInfo());
+      if (page.length >= limit) break;
+    }
+    return page;
+  }
+
+  /** Ids of open sessions whose last activity is older than `cutoff` (epoch ms). */
+  *idleSince(cutoff: number): Generator<string> {
+    for (const [id, record] of this.sessions) {
+      if (record.lastActivity < cutoff) yield id;
+    }
+  }
+
+  getStats(): ConnectionStats {
+    return {
+      activeConnections: this.sessions.size,
+      totalConnections: this.total,
+      connections: this.getConnections(),
+      lastUpdated: new Date(this.now()).toISOString(),
+    };
+  }
+
+  private notifyChange(): void {
+    if (!this.monitors.some((m) => m.onConnectionChange)) return;
+    const stats = new LazyStats(this, new Date(this.now()).toISOString());
+    this.notify((m) => m.onConnectionChange?.(stats));
+  }
+
+  private notify(call: (monitor: ConnectionMonitor) => void): void {
+    for (const monitor of this.monitors) {
+      try {
+        call(monitor);
+      } catch (error) {
+        this.logger.error({ err: error }, 'connection monitor threw; event skipped for it');
+      }
+    }
+  }
+}
+
+/** Stats handed to onConnectionChange: counts now, the connection list only if read. */
+class LazyStats implements ConnectionStats {
+  readonly activeConnections: number;
+  readonly totalConnections: number;
+  readonly lastUpdated: string;
+  private list: ConnectionInfo[] | undefined;
+
+  constructor(
+    private readonly tracker: SessionTracker,
+    lastUpdated: string,
+  ) {
+    this.activeConnections = tracker.activeCount;
+    this.totalConnections = tracker.totalCount;
+    this.lastUpdated = lastUpdated;
+  }
+
+  get connections(): ConnectionInfo[] {
+    this.list ??= this.tracker.getConnections();
+    return this.list;
+  }
+
+  toJSON(): ConnectionStats {
+    return {
+      activeConnections: this.activeConnections,
+      totalConnections: this.totalConnections,
+      connections: this.connections,
+      lastUpdated: this.lastUpdated,
+    };
+  }
+}

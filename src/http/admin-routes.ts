@@ -1,0 +1,165 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionTracker } from '../core/session-tracker.js';
+import type { MetricsRenderer } from '../metrics/exposition.js';
+import { sendJson } from '../transport/http-answers.js';
+import { bearerTokenCheck } from './bearer-auth.js';
+
+/** A tool as tools/list describes it. */
+export interface ToolSummary {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema?: unknown;
+}
+
+export interface AdminRoutesOptions {
+  tracker: SessionTracker;
+  /** Renders /metrics; null turns the route off. */
+  metrics: MetricsRenderer | null;
+  /** The MCP endpoint path, shown by /status and /health. */
+  endpoint: string;
+  /** The tools the server offers. @default none */
+  tools?: () => readonly ToolSummary[];
+  /** Effective settings shown by /status; never put secrets here. @default {} */
+  config?: Readonly<Record<string, unknown>>;
+  /** Whether the MCP server is up, for /status and /health. @default always true */
+  isRunning?: () => boolean;
+  /** Bearer token required on every route (401 otherwise). @default none */
+  token?: string;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** Node-style handler; `next` (as express passes it) is called for paths it does not serve. */
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+
+/** The largest page /api/mcp/connections hands out. */
+export const MAX_PAGE = 1000;
+export const DEFAULT_PAGE = 100;
+
+const API = '/api/mcp';
+
+type Page = { ok: true; limit: number; offset: number } | { ok: false; error: string };
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function parsePage(query: URLSearchParams): Page {
+  const read = (name: string, fallback: number, min: number, max: number): number | string => {
+    const raw = query.get(name);
+    if (raw === null || raw === '') return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) return `${name} must be a whole number from ${min} to ${max}`;
+    return value;
+  };
+  const limit = read('limit', DEFAULT_PAGE, 1, MAX_PAGE);
+  if (typeof limit === 'string') return { ok: false, error: limit };
+  const offset = read('offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof offset === 'string') return { ok: false, error: offset };
+  return { ok: true, limit, offset };
+}
+
+/**
+ * /metrics and /api/mcp/* as one handler, for our own listener or any host app
+ * (`app.use(createAdminHandler(...))` in express, or call it from node:http).
+ */
+export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
+  const { tracker, metrics, endpoint } = options;
+  const tools = options.tools ?? (() => []);
+  const config = options.config ?? {};
+  const isRunning = options.isRunning ?? (() => true);
+  const now = options.now ?? Date.now;
+  const authorized = options.token === undefined ? undefined : bearerTokenCheck(options.token);
+  const counts = () => ({ active: tracker.activeCount, total: tracker.totalCount });
+
+  const routes: Record<string, (res: ServerResponse, query: URLSearchParams, req: IncomingMessage) => void | Promise<void>> = {
+    [`${API}/connections`]: (res, query) => {
+      const page = parsePage(query);
+      if (!page.ok) return sendJson(res, 400, { error: page.error });
+      sendJson(res, 200, {
+        activeConnections: tracker.activeCount,
+        totalConnections: tracker.totalCount,
+        limit: page.limit,
+        offset: page.offset,
+        connections: tracker.getConnections(page.offset, page.limit),
+        lastUpdated: new Date(now()).toISOString(),
+      });
+    },
+    [`${API}/connections/count`]: (res) =>
+      sendJson(res, 200, { activeConnections: tracker.activeCount, timestamp: new Date(now()).toISOString() }),
+    [`${API}/status`]: (res) => {
+      const list = tools();
+      sendJson(res, 200, {
+        isRunning: isRunning(),
+        toolsCount: list.length,
+        endpoint,
+        tools: list.map((tool) => tool.name),
+        config,
+        connections: counts(),
+      });
+    },
+    [`${API}/health`]: (res) => {
+      const running = isRunning();
+      sendJson(res, running ? 200 : 503, {
+        healthy: running,
+        serverRunning: running,
+        toolsCount: tools().length,
+        endpoint,
+        connections: counts(),
+        lastCheck: new Date(now()).toISOString(),
+      });
+    },
+    [`${API}/tools`]: (res) => {
+      const list = tools();
+      sendJson(res, 200, { count: list.length, tools: list });
+    },
+  };
+  if (metrics) {
+    routes['/metrics'] = async (res, _query, req) => {
+      const answer = await metrics(req.headers.accept);
+      res.writeHead(200, {
+        'Content-Type': answer.contentType,
+        'Content-Length': Buffer.byteLength(answer.body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(answer.body);
+    };
+  }
+
+  return (req, res, next) => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+    let route = routes[path];
+    if (!route && path.startsWith(`${API}/connections/`)) {
+      const sessionId = safeDecode(path.slice(`${API}/connections/`.length));
+      route = (res) => {
+        const connection = tracker.getConnection(sessionId);
+        if (connection) sendJson(res, 200, connection);
+        else sendJson(res, 404, { error: 'Connection not found', sessionId });
+      };
+    }
+    if (!route) {
+      if (next) return next();
+      if (path === API || path.startsWith(`${API}/`)) return sendJson(res, 404, { error: 'Not found', path });
+      return sendJson(res, 404, { error: 'Not found' });
+    }
+    if (authorized && !authorized(req)) {
+      tracker.reject('unauthorized');
+      return sendJson(res, 401, { error: 'Unauthorized: send Authorization: Bearer <admin token>' }, {
+        'WWW-Authenticate': 'Bearer realm="mcp-exporter"',
+      });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendJson(res, 405, { error: 'Method not allowed: use GET' }, { Allow: 'GET, HEAD' });
+    }
+    Promise.resolve(route(res, url.searchParams, req)).catch((error: unknown) => {
+      if (next) return next(error);
+      sendJson(res, 500, { error: 'Internal error', detail: error instanceof Error ? error.message : String(error) });
+    });
+  };
+}

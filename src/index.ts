@@ -1,0 +1,36 @@
+/** mcp-exporter: session tracking and metrics for MCP servers. Named exports only. */
+export { startMonitoredServer, listFactoryTools } from './server.js';
+export type { MonitoredServer, MonitoredServerOptions } from './server.js';
+export { startStreamableMcpServer } from './compat.js';
+
+export { SessionTracker } from './core/session-tracker.js';
+export type { SessionStart, SessionTrackerOptions } from './core/session-tracker.js';
+export type {
+  ConnectionInfo,
+  ClosedConnectionInfo,
+  ConnectionStats,
+  ConnectionMonitor,
+  CloseReason,
+  RejectReason,
+  TransportKind,
+} from './core/types.js';
+export { createIpMasker, truncateAddress } from './core/ip-masking.js';
+export type { IpMasker, IpMaskingMode } from './core/ip-masking.js';
+export { createLogMonitor, sessionRef } from './core/log-monitor.js';
+export type { Logger } from './core/logger.js';
+export { LabelCap } from './core/label-cap.js';
+
+export { PromClientMonitor } from './metrics/prom-client-monitor.js';
+export { promClientRenderer, toOpenMetrics } from './metrics/exposition.js';
+export type { Exposition, MetricsRenderer } from './metrics/exposition.js';
+export { METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './metrics/names.js';
+export { addProcessMetrics } from './metrics/process-metrics.js';
+
+export { createAdminHandler } from './http/admin-routes.js';
+export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin-routes.js';
+export { createAdminRouter } from './http/express-router.js';
+
+export { StreamableHttpHost } from './transport/streamable-http-host.js';
+export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './transport/streamable-http-host.js';
+
+export { createDemoServer } from './demo/demo-server.js';

@@ -1,0 +1,35 @@
+/**
+ * Metric names, labels and buckets in one place, shared by every backend. Names follow the
+ * OpenTelemetry MCP semantic conventions as Prometheus writes them.
+ */
+
+export const METRIC = {
+  sessionsActive: 'mcp_server_sessions_active',
+  sessionsTotal: 'mcp_server_sessions_total',
+  sessionsClosedTotal: 'mcp_server_sessions_closed_total',
+  sessionDuration: 'mcp_server_session_duration_seconds',
+  operationDuration: 'mcp_server_operation_duration_seconds',
+  requestsRejectedTotal: 'mcp_server_requests_rejected_total',
+} as const;
+
+export const HELP = {
+  sessionsActive: 'MCP sessions open now.',
+  sessionsTotal: 'MCP sessions established since start.',
+  sessionsClosedTotal: 'MCP sessions closed, by reason.',
+  sessionDuration: 'Lifetime of closed MCP sessions (mcp.server.session.duration).',
+  operationDuration: 'Time from a JSON-RPC request arriving to its response (mcp.server.operation.duration).',
+  requestsRejectedTotal: 'Requests refused before they reached a session, by reason.',
+} as const;
+
+/** Seconds. */
+export const OPERATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
+];
+
+/** Seconds. */
+export const SESSION_BUCKETS: readonly number[] = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+/** Distinct client_name values before the rest become `other`. */
+export const CLIENT_NAME_LIMIT = 20;
+/** Distinct gen_ai_tool_name values before the rest become `other`. */
+export const TOOL_NAME_LIMIT = 200;

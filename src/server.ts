@@ -1,0 +1,200 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Registry } from 'prom-client';
+import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
+import { createLogMonitor } from './core/log-monitor.js';
+import { silentLogger, type Logger } from './core/logger.js';
+import { SessionTracker } from './core/session-tracker.js';
+import type { ConnectionMonitor } from './core/types.js';
+import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/admin-routes.js';
+import { promClientRenderer } from './metrics/exposition.js';
+import { PromClientMonitor } from './metrics/prom-client-monitor.js';
+import { sendJson } from './transport/http-answers.js';
+import { StreamableHttpHost, type ServerFactory } from './transport/streamable-http-host.js';
+
+export interface MonitoredServerOptions {
+  /** Builds one MCP server per session. */
+  serverFactory: ServerFactory;
+  /** Path of the MCP endpoint. @default '/mcp' */
+  endpoint?: string;
+  /** TCP port; 0 picks a free one. @default 3000 */
+  port?: number;
+  /** Bind address. @default '127.0.0.1' */
+  host?: string;
+  /** Lets clients resume streams after a reconnect. @default none */
+  eventStore?: EventStore;
+  /** Told about every session event, beside the built-in metrics and logs. @default none */
+  monitor?: ConnectionMonitor | readonly ConnectionMonitor[];
+  /** prom-client registry the session metrics go to; null for none. @default a new Registry */
+  registry?: Registry | null;
+  /** Structured logger (pino fits). @default silent */
+  logger?: Logger;
+  /** How client addresses are shown. @default 'truncate' */
+  ipMasking?: IpMaskingMode;
+  /** Serve /metrics and /api/mcp/* on the MCP listener (ignored when adminPort is set). @default true */
+  adminRoutes?: boolean;
+  /** Serve /metrics and /api/mcp/* only on a listener of their own, on this port (0 picks one). @default none */
+  adminPort?: number;
+  /** Bearer token required on /metrics and /api/mcp/*. @default none */
+  adminToken?: string;
+  /** Answer with JSON instead of SSE streams. @default false */
+  enableJsonResponse?: boolean;
+  /** Largest request body. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Settings shown by /api/mcp/status; no secrets. @default {} */
+  config?: Readonly<Record<string, unknown>>;
+  /** Epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** What startMonitoredServer hands back. */
+export interface MonitoredServer {
+  readonly httpServer: HttpServer;
+  readonly tracker: SessionTracker;
+  /** The registry the session metrics are in, or undefined when metrics are off. */
+  readonly registry: Registry | undefined;
+  /** /metrics and /api/mcp/* as a handler, to mount elsewhere when adminRoutes is false. */
+  readonly adminHandler: AdminHandler;
+  /** The tools a session's server offers, as listed at start. */
+  readonly tools: readonly ToolSummary[];
+  readonly port: number;
+  /** Full URL of the MCP endpoint. */
+  readonly url: string;
+  /** Base URL of the admin routes (the MCP listener's unless adminPort was given). */
+  readonly adminUrl: string;
+  /** Closes every session (reason server_shutdown), then the listener. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Lists the tools of one server built by the factory, over an in-memory pair; also proves the factory works. */
+export async function listFactoryTools(serverFactory: ServerFactory): Promise<ToolSummary[]> {
+  const server = await serverFactory();
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'mcp-exporter-tool-probe', version: '0' });
+  try {
+    await server.connect(serverSide);
+    await client.connect(clientSide);
+    if (!client.getServerCapabilities()?.tools) return [];
+    const { tools } = await client.listTools();
+    return tools.map(({ name, title, description, inputSchema }) => ({ name, title, description, inputSchema }));
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
+/**
+ * Hosts an MCP server over Streamable HTTP with session tracking, metrics and the admin
+ * routes. Resolves once the listener is up.
+ */
+export async function startMonitoredServer(options: MonitoredServerOptions): Promise<MonitoredServer> {
+  const endpoint = options.endpoint ?? '/mcp';
+  const logger = options.logger ?? silentLogger;
+  const registry = options.registry === null ? undefined : (options.registry ?? new Registry());
+  const tracker = new SessionTracker({ now: options.now, logger });
+
+  if (registry) tracker.subscribe(new PromClientMonitor(registry));
+  tracker.subscribe(createLogMonitor(logger));
+  for (const monitor of asList(options.monitor)) tracker.subscribe(monitor);
+
+  const tools = await listFactoryTools(options.serverFactory);
+  const host = new StreamableHttpHost({
+    serverFactory: options.serverFactory,
+    tracker,
+    maskIp: createIpMasker(options.ipMasking ?? 'truncate'),
+    logger,
+    eventStore: options.eventStore,
+    enableJsonResponse: options.enableJsonResponse,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+
+  let running = false;
+  const adminHandler = createAdminHandler({
+    tracker,
+    metrics: registry ? promClientRenderer(registry) : null,
+    endpoint,
+    tools: () => tools,
+    config: options.config,
+    isRunning: () => running,
+    token: options.adminToken,
+    now: options.now,
+  });
+  const separateAdmin = options.adminPort !== undefined;
+  const serveAdmin = !separateAdmin && (options.adminRoutes ?? true);
+  const bindHost = options.host ?? '127.0.0.1';
+
+  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    if (path === endpoint) {
+      void host.handle(req, res);
+    } else if (serveAdmin) {
+      adminHandler(req, res);
+    } else {
+      sendJson(res, 404, { error: 'Not found' });
+    }
+  });
+
+  const adminServer = separateAdmin ? createServer((req, res) => adminHandler(req, res)) : undefined;
+  const port = await listen(httpServer, options.port ?? 3000, bindHost);
+  const adminPort = adminServer
+    ? await listen(adminServer, options.adminPort ?? 0, bindHost).catch(async (error: unknown) => {
+        await closeListener(httpServer);
+        throw error;
+      })
+    : port;
+  running = true;
+  const address = httpServer.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpServer,
+    tracker,
+    registry,
+    adminHandler,
+    tools,
+    port,
+    url: `http://${hostForUrl}:${port}${endpoint}`,
+    adminUrl: `http://${hostForUrl}:${adminPort}`,
+    close: () => {
+      closing ??= (async () => {
+        running = false;
+        await host.closeAll('server_shutdown');
+        await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
+      })();
+      return closing;
+    },
+  };
+}
+
+function asList(monitor: ConnectionMonitor | readonly ConnectionMonitor[] | undefined): readonly ConnectionMonitor[] {
+  if (monitor === undefined) return [];
+  return isMonitorList(monitor) ? monitor : [monitor];
+}
+
+function isMonitorList(value: ConnectionMonitor | readonly ConnectionMonitor[]): value is readonly ConnectionMonitor[] {
+  return Array.isArray(value);
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeListener(server: HttpServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,127 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient } from '../helpers.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const children: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Runs the CLI to its end with a clean MCP_* environment. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MCP_')));
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 15_000 });
+}
+
+interface LogLine {
+  event?: string;
+  mcp?: string;
+  reason?: string;
+  [key: string]: unknown;
+}
+
+/** Starts `serve` and resolves with the child and its parsed log lines so far, once it listens. */
+function serve(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; lines: LogLine[]; url: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, MCP_PORT: '' } });
+  children.push(child);
+  const lines: LogLine[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffer.slice(0, newline)) as LogLine;
+        buffer = buffer.slice(newline + 1);
+        lines.push(line);
+        if (line.event === 'listening' && typeof line.mcp === 'string') resolve({ child, lines, url: line.mcp, exited });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+  });
+}
+
+describe('mcp-exporter CLI', () => {
+  it.each([
+    [['--port', 'abc'], {}, 'mcp-exporter: --port: "abc" is not a port; use a whole number from 0 to 65535'],
+    [[], { MCP_PORT: '70000' }, 'mcp-exporter: MCP_PORT: "70000" is not a port; use a whole number from 0 to 65535'],
+    [[], { MCP_IP_MASKING: 'scramble' }, 'mcp-exporter: MCP_IP_MASKING: "scramble" is not one of none, truncate, hash'],
+    [['--log-level', 'loud'], {}, 'mcp-exporter: --log-level: "loud" is not one of trace, debug, info, warn, error, fatal, silent'],
+    [['--session-idle-timeout=-5'], {}, 'mcp-exporter: --session-idle-timeout: "-5" is out of range; use a whole number from 0 to 604800 seconds'],
+    [['--metrics-backend', 'statsd'], {}, 'mcp-exporter: --metrics-backend: "statsd" is not one of prom-client'],
+    [['--host', 'not a host'], {}, 'mcp-exporter: --host: "not a host" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
+    [[], { MCP_CONNECTION_MONITORING_ENABLED: 'maybe' }, 'mcp-exporter: MCP_CONNECTION_MONITORING_ENABLED: "maybe" is not one of true, false'],
+    [['frobnicate'], {}, 'mcp-exporter: unknown command "frobnicate"; commands: serve, help, version'],
+  ])('refuses %j %j with one line and exit code 2', (args, env, message) => {
+    const result = run(args, env);
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `${message}\n`,
+    });
+  });
+
+  it('--help lists every setting with its environment variable', () => {
+    const result = run(['--help']);
+    expect(result.status).toBe(0);
+    for (const [flag, env] of [
+      ['--port=3000', '$MCP_PORT'],
+      ['--host=127.0.0.1', '$MCP_HOST'],
+      ['--admin-port=<value>', '$MCP_ADMIN_PORT'],
+      ['--admin-token=<value>', '$MCP_ADMIN_TOKEN'],
+      ['--session-idle-timeout=1800', '$MCP_SESSION_IDLE_TIMEOUT'],
+      ['--metrics-backend=prom-client', '$MCP_METRICS_BACKEND'],
+      ['--ip-masking=truncate', '$MCP_IP_MASKING'],
+      ['--history-limit=1000', '$MCP_CONNECTION_HISTORY_LIMIT'],
+      ['--log-level=info', '$MCP_CONNECTION_LOG_LEVEL'],
+    ]) {
+      const line = result.stdout.split('\n').find((l) => l.trimStart().startsWith(`${flag} `));
+      expect(line, flag).toBeDefined();
+      expect(line?.endsWith(`(${env})`), flag).toBe(true);
+    }
+  });
+
+  it('serve: a client shows up in the API and metrics; SIGTERM closes it as server_shutdown and exits 0', async () => {
+    const { child, lines, url, exited } = await serve([]);
+    const base = url.replace(/\/mcp$/, '');
+    const c = await connectClient(url, 'cli-test-client');
+    const connections = (await (await fetch(`${base}/api/mcp/connections`)).json()) as { activeConnections: number; connections: { clientName: string }[] };
+    expect(connections.activeConnections).toBe(1);
+    expect(connections.connections.map((x) => x.clientName)).toEqual(['cli-test-client']);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('\nmcp_server_sessions_active{transport="streamable_http",client_name="cli-test-client"} 1\n');
+    expect(metrics).toContain('\nprocess_resident_memory_bytes ');
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await c.client.close().catch(() => {});
+
+    const events = lines.map((l) => l.event);
+    expect(events).toEqual(['listening', 'mcp_connection_established', 'shutdown', 'mcp_connection_closed', 'stopped']);
+    expect(lines[3]).toMatchObject({ reason: 'server_shutdown', clientName: 'cli-test-client', clientIP: '127.0.0.0' });
+    expect(lines[4]).toMatchObject({ sessionsClosed: 1, sessionsTotal: 1 });
+    // The session id is a credential: no log line carries it.
+    expect(JSON.stringify(lines)).not.toContain(c.sessionId);
+  });
+
+  it('serve: a port already taken is one line and exit code 2', async () => {
+    const first = await serve([]);
+    const port = new URL(first.url).port;
+    const result = run(['serve', '--port', port]);
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `mcp-exporter: --port/--host: cannot listen on 127.0.0.1:${port} (EADDRINUSE)\n`,
+    });
+  });
+});
