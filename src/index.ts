@@ -11,9 +11,11 @@ export type {
   ConnectionStats,
   ConnectionMonitor,
   CloseReason,
+  OperationInfo,
   RejectReason,
   TransportKind,
 } from './core/types.js';
+export { ConnectionHistory } from './core/history.js';
 export { createIpMasker, truncateAddress } from './core/ip-masking.js';
 export type { IpMasker, IpMaskingMode } from './core/ip-masking.js';
 export { createLogMonitor, sessionRef } from './core/log-monitor.js';
@@ -29,6 +31,11 @@ export { addProcessMetrics } from './metrics/process-metrics.js';
 export { createAdminHandler } from './http/admin-routes.js';
 export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin-routes.js';
 export { createAdminRouter } from './http/express-router.js';
+export { ConnectionEventStream } from './http/event-stream.js';
+export type { EventStreamOptions } from './http/event-stream.js';
+export { MonitoredTransport } from './transport/monitored-transport.js';
+export { SessionTable } from './transport/session-table.js';
+export { SseHost } from './transport/sse-host.js';
 
 export { StreamableHttpHost } from './transport/streamable-http-host.js';
 export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './transport/streamable-http-host.js';

@@ -13,13 +13,25 @@ import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/
 import { promClientRenderer } from './metrics/exposition.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
 import { sendJson } from './transport/http-answers.js';
-import { StreamableHttpHost, type ServerFactory } from './transport/streamable-http-host.js';
+import { SessionTable, type ServerFactory } from './transport/session-table.js';
+import { SseHost } from './transport/sse-host.js';
+import { StreamableHttpHost } from './transport/streamable-http-host.js';
+import { ConnectionHistory } from './core/history.js';
+import { ConnectionEventStream } from './http/event-stream.js';
 
 export interface MonitoredServerOptions {
   /** Builds one MCP server per session. */
   serverFactory: ServerFactory;
   /** Path of the MCP endpoint. @default '/mcp' */
   endpoint?: string;
+  /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */
+  sse?: { stream: string; messages: string } | null;
+  /** Close sessions silent this long, in seconds; 0 never does. @default 1800 */
+  sessionIdleTimeoutSeconds?: number;
+  /** Closed sessions kept for /api/mcp/connections/history. @default 1000 */
+  historyLimit?: number;
+  /** Least time between two mcp_connections_data events, in ms. @default 1000 */
+  eventsSummaryIntervalMs?: number;
   /** TCP port; 0 picks a free one. @default 3000 */
   port?: number;
   /** Bind address. @default '127.0.0.1' */
@@ -54,6 +66,8 @@ export interface MonitoredServerOptions {
 export interface MonitoredServer {
   readonly httpServer: HttpServer;
   readonly tracker: SessionTracker;
+  /** The most recent closed sessions. */
+  readonly history: ConnectionHistory;
   /** The registry the session metrics are in, or undefined when metrics are off. */
   readonly registry: Registry | undefined;
   /** /metrics and /api/mcp/* as a handler, to mount elsewhere when adminRoutes is false. */
@@ -96,24 +110,42 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   const registry = options.registry === null ? undefined : (options.registry ?? new Registry());
   const tracker = new SessionTracker({ now: options.now, logger });
 
+  const history = new ConnectionHistory(options.historyLimit ?? 1000);
+  const events = new ConnectionEventStream({ tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });
   if (registry) tracker.subscribe(new PromClientMonitor(registry));
   tracker.subscribe(createLogMonitor(logger));
+  tracker.subscribe(history);
+  tracker.subscribe(events);
   for (const monitor of asList(options.monitor)) tracker.subscribe(monitor);
 
   const tools = await listFactoryTools(options.serverFactory);
+  const sessions = new SessionTable({
+    tracker,
+    logger,
+    idleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000,
+    now: options.now,
+  });
+  const maskIp = createIpMasker(options.ipMasking ?? 'truncate');
   const host = new StreamableHttpHost({
     serverFactory: options.serverFactory,
     tracker,
-    maskIp: createIpMasker(options.ipMasking ?? 'truncate'),
+    sessions,
+    maskIp,
     logger,
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
     maxBodyBytes: options.maxBodyBytes,
   });
+  const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
+  const sseHost = ssePaths
+    ? new SseHost({ serverFactory: options.serverFactory, tracker, sessions, maskIp, logger, messagesPath: ssePaths.messages, maxBodyBytes: options.maxBodyBytes })
+    : undefined;
 
   let running = false;
   const adminHandler = createAdminHandler({
     tracker,
+    history,
+    events,
     metrics: registry ? promClientRenderer(registry) : null,
     endpoint,
     tools: () => tools,
@@ -132,6 +164,10 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     const path = query < 0 ? url : url.slice(0, query);
     if (path === endpoint) {
       void host.handle(req, res);
+    } else if (sseHost && path === ssePaths?.stream) {
+      void sseHost.handleStream(req, res);
+    } else if (sseHost && path === ssePaths?.messages) {
+      void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
     } else if (serveAdmin) {
       adminHandler(req, res);
     } else {
@@ -155,6 +191,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   return {
     httpServer,
     tracker,
+    history,
     registry,
     adminHandler,
     tools,
@@ -164,7 +201,8 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     close: () => {
       closing ??= (async () => {
         running = false;
-        await host.closeAll('server_shutdown');
+        await sessions.closeAll('server_shutdown');
+        events.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();
       return closing;

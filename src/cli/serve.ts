@@ -25,6 +25,8 @@ export async function runServe(settings: Settings, version: string): Promise<voi
       registry,
       logger,
       ipMasking: settings.ipMasking,
+      sessionIdleTimeoutSeconds: settings.sessionIdleTimeoutSeconds,
+      historyLimit: settings.historyLimit,
       config: {
         version,
         metricsBackend: settings.metricsBackend,

@@ -48,8 +48,10 @@ export function truncateAddress(address: string): string {
     return `${octets[0]}.${octets[1]}.${octets[2]}.0`;
   }
   if (isIPv6(normalized)) {
-    const hextets = ipv6Hextets(normalized);
-    return `${hextets.slice(0, 3).map((h) => h.toString(16)).join(':')}::`;
+    // The /48 keeps three hextets; the zero tail is the longest zero run, written `::` (RFC 5952).
+    const network = ipv6Hextets(normalized).slice(0, 3);
+    while (network.length > 0 && network[network.length - 1] === 0) network.pop();
+    return `${network.map((h) => h.toString(16)).join(':')}::`;
   }
   return 'unknown';
 }

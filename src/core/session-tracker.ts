@@ -6,6 +6,7 @@ import type {
   ConnectionInfo,
   ConnectionMonitor,
   ConnectionStats,
+  OperationInfo,
   RejectReason,
   TransportKind,
 } from './types.js';
@@ -64,7 +65,10 @@ class SessionRecord {
  */
 export class SessionTracker {
   private readonly sessions = new Map<string, SessionRecord>();
-  private readonly monitors: ConnectionMonitor[] = [];
+  /** Replaced, never changed in place, so a monitor may unsubscribe while being notified. */
+  private monitors: readonly ConnectionMonitor[] = [];
+  /** The monitors that want operations, kept apart: this list is walked on every request. */
+  private operationMonitors: readonly ConnectionMonitor[] = [];
   private readonly now: () => number;
   private readonly logger: Logger;
   private total = 0;
@@ -76,10 +80,11 @@ export class SessionTracker {
 
   /** Adds a monitor; the returned function removes it. */
   subscribe(monitor: ConnectionMonitor): () => void {
-    this.monitors.push(monitor);
+    this.monitors = [...this.monitors, monitor];
+    this.operationMonitors = this.monitors.filter((m) => m.onOperation);
     return () => {
-      const index = this.monitors.indexOf(monitor);
-      if (index >= 0) this.monitors.splice(index, 1);
+      this.monitors = this.monitors.filter((m) => m !== monitor);
+      this.operationMonitors = this.monitors.filter((m) => m.onOperation);
     };
   }
 
@@ -95,13 +100,27 @@ export class SessionTracker {
     this.notifyChange();
   }
 
-  /** An HTTP request of an open session: counts it and moves lastActivity. */
-  touch(sessionId: string): boolean {
+  /**
+   * Activity of an open session: moves lastActivity and, for a new HTTP request
+   * (`countRequest`), counts it. A stream that ends is activity but not a request.
+   */
+  touch(sessionId: string, countRequest = true): boolean {
     const record = this.sessions.get(sessionId);
     if (!record) return false;
     record.lastActivity = this.now();
-    record.requestCount += 1;
+    if (countRequest) record.requestCount += 1;
     return true;
+  }
+
+  /** A JSON-RPC request answered by a session's server. */
+  recordOperation(operation: OperationInfo): void {
+    for (const monitor of this.operationMonitors) {
+      try {
+        monitor.onOperation?.(operation);
+      } catch (error) {
+        this.logger.error({ err: error }, 'connection monitor threw; event skipped for it');
+      }
+    }
   }
 
   /** Ends a session once; later calls for the same id return undefined and change nothing. */

@@ -59,6 +59,19 @@ export interface ClosedConnectionInfo extends ConnectionInfo {
   reason: CloseReason;
 }
 
+/** One JSON-RPC request a session's server answered (or could not answer before the session ended). */
+export interface OperationInfo {
+  transport: TransportKind;
+  /** The JSON-RPC method, e.g. tools/call. */
+  method: string;
+  /** params.name for tools/call; empty for every other method. */
+  toolName: string;
+  /** Empty on success; the JSON-RPC error code as a string; `tool_error` for isError results; `_OTHER` otherwise. */
+  errorType: string;
+  /** From the request's arrival to its response. */
+  durationSeconds: number;
+}
+
 /** Counts and the open sessions. */
 export interface ConnectionStats {
   /** Sessions open now. */
@@ -83,4 +96,6 @@ export interface ConnectionMonitor {
   onConnectionClosed?: (sessionId: string, durationMs: number, connection: ClosedConnectionInfo) => void;
   /** A request refused before it reached a session. */
   onRequestRejected?: (reason: RejectReason) => void;
+  /** A JSON-RPC request answered; called on every request, so keep it O(1). */
+  onOperation?: (operation: OperationInfo) => void;
 }

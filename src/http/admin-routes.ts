@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionHistory } from '../core/history.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { MetricsRenderer } from '../metrics/exposition.js';
 import { sendJson } from '../transport/http-answers.js';
 import { bearerTokenCheck } from './bearer-auth.js';
+import type { ConnectionEventStream } from './event-stream.js';
 
 /** A tool as tools/list describes it. */
 export interface ToolSummary {
@@ -16,6 +18,10 @@ export interface AdminRoutesOptions {
   tracker: SessionTracker;
   /** Renders /metrics; null turns the route off. */
   metrics: MetricsRenderer | null;
+  /** Closed sessions for /connections/history; without it the route answers 404. @default none */
+  history?: ConnectionHistory;
+  /** The live event stream for /connections/events; without it the route answers 404. @default none */
+  events?: ConnectionEventStream;
   /** The MCP endpoint path, shown by /status and /health. */
   endpoint: string;
   /** The tools the server offers. @default none */
@@ -49,7 +55,7 @@ function safeDecode(value: string): string {
   }
 }
 
-function parsePage(query: URLSearchParams): Page {
+function parsePage(query: URLSearchParams, maxLimit = MAX_PAGE, defaultLimit = DEFAULT_PAGE): Page {
   const read = (name: string, fallback: number, min: number, max: number): number | string => {
     const raw = query.get(name);
     if (raw === null || raw === '') return fallback;
@@ -57,7 +63,7 @@ function parsePage(query: URLSearchParams): Page {
     if (!/^\d+$/.test(raw) || value < min || value > max) return `${name} must be a whole number from ${min} to ${max}`;
     return value;
   };
-  const limit = read('limit', DEFAULT_PAGE, 1, MAX_PAGE);
+  const limit = read('limit', Math.min(defaultLimit, maxLimit), 1, Math.max(1, maxLimit));
   if (typeof limit === 'string') return { ok: false, error: limit };
   const offset = read('offset', 0, 0, Number.MAX_SAFE_INTEGER);
   if (typeof offset === 'string') return { ok: false, error: offset };
@@ -89,6 +95,18 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
         connections: tracker.getConnections(page.offset, page.limit),
         lastUpdated: new Date(now()).toISOString(),
       });
+    },
+    [`${API}/connections/history`]: (res, query) => {
+      const { history } = options;
+      if (!history) return sendJson(res, 404, { error: 'Not found: connection history is off' });
+      const page = parsePage(query, history.capacity, history.capacity);
+      if (!page.ok) return sendJson(res, 400, { error: page.error });
+      sendJson(res, 200, { limit: page.limit, connections: history.newest(page.limit) });
+    },
+    [`${API}/connections/events`]: (res, _query, req) => {
+      const { events } = options;
+      if (!events) return sendJson(res, 404, { error: 'Not found: the event stream is off' });
+      events.subscribe(req, res);
     },
     [`${API}/connections/count`]: (res) =>
       sendJson(res, 200, { activeConnections: tracker.activeCount, timestamp: new Date(now()).toISOString() }),

@@ -14,7 +14,7 @@ export const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; ch
 
 /** True when the Accept header asks for OpenMetrics, as Prometheus's scraper does first. */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+  return accept !== undefined && accept.toLowerCase().includes('application/openmetrics-text');
 }
 
 /**

@@ -7,9 +7,19 @@ import {
   type ClosedConnectionInfo,
   type ConnectionInfo,
   type ConnectionMonitor,
+  type OperationInfo,
   type RejectReason,
 } from '../core/types.js';
-import { CLIENT_NAME_LIMIT, HELP, METRIC, SESSION_BUCKETS } from './names.js';
+import {
+  CLIENT_NAME_LIMIT,
+  CUSTOM_METHOD_LIMIT,
+  HELP,
+  MCP_METHODS,
+  METRIC,
+  OPERATION_BUCKETS,
+  SESSION_BUCKETS,
+  TOOL_NAME_LIMIT,
+} from './names.js';
 
 /** Shown as client_name when the client sent no clientInfo.name. */
 const UNNAMED_CLIENT = 'unknown';
@@ -24,7 +34,10 @@ export class PromClientMonitor implements ConnectionMonitor {
   private readonly closed: Counter<'transport' | 'reason'>;
   private readonly duration: Histogram<'transport' | 'reason'>;
   private readonly rejected: Counter<'reason'>;
+  private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type'>;
   private readonly clientNames = new LabelCap(CLIENT_NAME_LIMIT);
+  private readonly toolNames = new LabelCap(TOOL_NAME_LIMIT);
+  private readonly customMethods = new LabelCap(CUSTOM_METHOD_LIMIT);
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -39,6 +52,13 @@ export class PromClientMonitor implements ConnectionMonitor {
       registers,
     });
     this.rejected = new Counter({ name: METRIC.requestsRejectedTotal, help: HELP.requestsRejectedTotal, labelNames: ['reason'], registers });
+    this.operations = new Histogram({
+      name: METRIC.operationDuration,
+      help: HELP.operationDuration,
+      labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'error_type'],
+      buckets: [...OPERATION_BUCKETS],
+      registers,
+    });
     // Series that exist from the first scrape, so rate() and absent() see zeros, not gaps.
     for (const transport of TRANSPORT_KINDS) {
       for (const reason of CLOSE_REASONS) this.closed.inc({ transport, reason }, 0);
@@ -61,6 +81,18 @@ export class PromClientMonitor implements ConnectionMonitor {
 
   onRequestRejected = (reason: RejectReason): void => {
     this.rejected.inc({ reason });
+  };
+
+  onOperation = (operation: OperationInfo): void => {
+    const method = MCP_METHODS.has(operation.method) ? operation.method : this.customMethods.map(operation.method);
+    this.operations.observe(
+      {
+        mcp_method_name: method,
+        gen_ai_tool_name: operation.toolName === '' ? '' : this.toolNames.map(operation.toolName),
+        error_type: operation.errorType,
+      },
+      operation.durationSeconds,
+    );
   };
 
   private clientName(name: string): string {

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 
 /** 4 MiB: the SDK's own default cap for a request body. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -37,4 +38,37 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     req.on('error', onAbort);
     req.on('aborted', onAbort);
   });
+}
+
+/** What readJsonBody needs to answer and count a bad body. */
+export interface BodyRefusals {
+  reject(reason: 'parse_error' | 'payload_too_large'): void;
+}
+
+/**
+ * Reads and parses a JSON request body. A body over the cap gets 413, one that is not
+ * JSON gets 400 with -32700; both are counted, and the result is then `undefined`
+ * (a client that went away gets no answer). `{ body }` otherwise.
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+  refusals: BodyRefusals,
+): Promise<{ body: unknown } | undefined> {
+  const tooLarge = (): undefined => {
+    refusals.reject('payload_too_large');
+    sendJsonRpcError(res, 413, JSONRPC.serverError, `Payload too large: the limit is ${maxBytes} bytes`, { Connection: 'close' });
+    return undefined;
+  };
+  if (Number(req.headers['content-length']) > maxBytes) return tooLarge();
+  const read = await readBody(req, maxBytes);
+  if (!read.ok) return read.reason === 'too_large' ? tooLarge() : undefined;
+  try {
+    return { body: JSON.parse(read.text) };
+  } catch {
+    refusals.reject('parse_error');
+    sendJsonRpcError(res, 400, JSONRPC.parseError, 'Parse error: the body is not valid JSON');
+    return undefined;
+  }
 }

@@ -1,30 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { IpMasker } from '../core/ip-masking.js';
 import type { Logger } from '../core/logger.js';
 import type { SessionTracker } from '../core/session-tracker.js';
-import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
-import { DEFAULT_MAX_BODY_BYTES, readBody } from './read-body.js';
+import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
+import { MonitoredTransport } from './monitored-transport.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
+import type { HostedSession, ServerFactory, SessionTable } from './session-table.js';
 
-/** What a server factory must return: an McpServer or a low-level Server both fit. */
-export interface ConnectableServer {
-  connect(transport: Transport): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Builds one server per session; the SDK refuses to connect one server to two transports. */
-export type ServerFactory = () => ConnectableServer | Promise<ConnectableServer>;
-
-/** Longest user agent kept; longer ones are cut. */
-export const MAX_USER_AGENT_LENGTH = 256;
+export type { ConnectableServer, ServerFactory } from './session-table.js';
 
 export interface StreamableHttpHostOptions {
   serverFactory: ServerFactory;
   tracker: SessionTracker;
+  /** Shared with the other transports of the same server. */
+  sessions: SessionTable;
   maskIp: IpMasker;
   logger: Logger;
   /** Lets clients resume streams after a reconnect. @default none */
@@ -33,29 +25,6 @@ export interface StreamableHttpHostOptions {
   enableJsonResponse?: boolean;
   /** Largest request body accepted. @default 4 MiB */
   maxBodyBytes?: number;
-}
-
-interface HostedSession {
-  readonly transport: StreamableHTTPServerTransport;
-  readonly server: ConnectableServer;
-  id: string | undefined;
-  /** Set by whoever starts the close; a close nobody asked for is a transport error. */
-  closeReason: CloseReason | undefined;
-}
-
-interface InitializeParams {
-  protocolVersion?: unknown;
-  clientInfo?: { name?: unknown; version?: unknown };
-}
-
-const asString = (value: unknown): string => (typeof value === 'string' ? value : '');
-
-/** The initialize request's params when `body` is one, else undefined (the SDK validates it fully). */
-function initializeParams(body: unknown): InitializeParams | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const message = body as { method?: unknown; params?: unknown };
-  if (message.method !== 'initialize') return undefined;
-  return typeof message.params === 'object' && message.params !== null ? (message.params as InitializeParams) : {};
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -69,19 +38,12 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
  * to the tracker. Nothing on the request path is heavier than the SDK's own work.
  */
 export class StreamableHttpHost {
-  private readonly sessions = new Map<string, HostedSession>();
-  /** Sessions being set up or open, for shutdown: some have no id yet. */
-  private readonly live = new Set<HostedSession>();
+  private readonly sessions: SessionTable;
   private readonly maxBodyBytes: number;
-  private closing = false;
 
   constructor(private readonly options: StreamableHttpHostOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  }
-
-  /** Sessions open now. */
-  get size(): number {
-    return this.sessions.size;
+    this.sessions = options.sessions;
   }
 
   /** Answers one HTTP request for the MCP endpoint. Never rejects. */
@@ -92,12 +54,6 @@ export class StreamableHttpHost {
       this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
       sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');
     }
-  }
-
-  /** Closes every session with `reason` and refuses new ones. */
-  async closeAll(reason: CloseReason): Promise<void> {
-    this.closing = true;
-    await Promise.all([...this.live].map((session) => this.closeSession(session, reason)));
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -111,20 +67,9 @@ export class StreamableHttpHost {
 
     let body: unknown;
     if (method === 'POST') {
-      const declared = Number(req.headers['content-length']);
-      if (declared > this.maxBodyBytes) return this.tooLarge(res);
-      const read = await readBody(req, this.maxBodyBytes);
-      if (!read.ok) {
-        if (read.reason === 'too_large') return this.tooLarge(res);
-        return; // the client went away; nobody to answer
-      }
-      try {
-        body = JSON.parse(read.text);
-      } catch {
-        tracker.reject('parse_error');
-        sendJsonRpcError(res, 400, JSONRPC.parseError, 'Parse error: the body is not valid JSON');
-        return;
-      }
+      const read = await readJsonBody(req, res, this.maxBodyBytes, tracker);
+      if (!read) return;
+      body = read.body;
     }
 
     if (sessionId === undefined) {
@@ -149,16 +94,9 @@ export class StreamableHttpHost {
       sendJsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found: start a new session with an initialize request');
       return;
     }
-    tracker.touch(sessionId);
-    await session.transport.handleRequest(req, res, body);
+    this.sessions.begin(session, res);
+    await session.handle(req, res, body);
     this.countRefusal(res);
-  }
-
-  private tooLarge(res: ServerResponse): void {
-    this.options.tracker.reject('payload_too_large');
-    sendJsonRpcError(res, 413, JSONRPC.serverError, `Payload too large: the limit is ${this.maxBodyBytes} bytes`, {
-      Connection: 'close',
-    });
   }
 
   /** The SDK's own refusals (bad JSON-RPC, wrong headers, a second initialize) count as invalid requests. */
@@ -168,13 +106,11 @@ export class StreamableHttpHost {
 
   private async startSession(req: IncomingMessage, res: ServerResponse, body: unknown, init: InitializeParams): Promise<void> {
     const { tracker, maskIp, logger } = this.options;
-    if (this.closing) {
+    if (this.sessions.closing) {
       sendJsonRpcError(res, 503, JSONRPC.serverError, 'Server is shutting down', { Connection: 'close' });
       return;
     }
-    const requested = asString(init.protocolVersion);
-    const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
-    const userAgent = asString(req.headers['user-agent']).slice(0, MAX_USER_AGENT_LENGTH);
+    const facts = sessionFacts(req, init, maskIp);
 
     let hosted: HostedSession | undefined;
     const transport = new StreamableHTTPServerTransport({
@@ -183,17 +119,8 @@ export class StreamableHttpHost {
       enableJsonResponse: this.options.enableJsonResponse,
       onsessioninitialized: (id) => {
         if (!hosted) return;
-        hosted.id = id;
-        this.sessions.set(id, hosted);
-        tracker.establish({
-          sessionId: id,
-          clientIP: maskIp(req.socket.remoteAddress),
-          userAgent,
-          transport: 'streamable_http',
-          clientName: asString(init.clientInfo?.name),
-          clientVersion: asString(init.clientInfo?.version),
-          protocolVersion,
-        });
+        this.sessions.register(id, hosted);
+        tracker.establish({ sessionId: id, transport: 'streamable_http', ...facts });
       },
       // Called only for a DELETE the SDK accepted, just before it closes the transport.
       onsessionclosed: () => {
@@ -203,36 +130,23 @@ export class StreamableHttpHost {
     transport.onerror = (error) => logger.debug({ err: error.message }, 'MCP transport reported an error');
 
     const server = await this.options.serverFactory();
-    hosted = { transport, server, id: undefined, closeReason: undefined };
-    this.live.add(hosted);
+    hosted = {
+      server,
+      id: undefined,
+      closeReason: undefined,
+      inFlight: 0,
+      handle: (request, response, parsed) => transport.handleRequest(request, response, parsed),
+    };
     const session = hosted;
-    transport.onclose = () => this.finish(session);
-    await server.connect(transport);
+    this.sessions.add(session);
+    const monitored = new MonitoredTransport(transport, 'streamable_http', (op) => tracker.recordOperation(op));
+    monitored.onclose = () => this.sessions.finish(session);
+    await server.connect(monitored);
     await transport.handleRequest(req, res, body);
     if (session.id === undefined) {
       // The SDK refused the initialize request: nothing was established, release it all.
       this.countRefusal(res);
-      await this.closeSession(session, 'transport_error');
+      await this.sessions.close(session, 'transport_error');
     }
-  }
-
-  private async closeSession(session: HostedSession, reason: CloseReason): Promise<void> {
-    session.closeReason ??= reason;
-    try {
-      await session.server.close();
-    } catch (error) {
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing an MCP server failed');
-    }
-    this.finish(session);
-  }
-
-  /** Runs once per session, whoever closed it. */
-  private finish(session: HostedSession): void {
-    if (!this.live.delete(session)) return;
-    if (session.id === undefined) return;
-    this.sessions.delete(session.id);
-    this.options.tracker.close(session.id, session.closeReason ?? 'transport_error');
-    // The server may still hold the transport when the transport closed first.
-    void session.server.close().catch(() => {});
   }
 }

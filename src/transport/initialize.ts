@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { IpMasker } from '../core/ip-masking.js';
+import type { SessionStart } from '../core/session-tracker.js';
+
+/** Longest user agent kept; longer ones are cut. */
+export const MAX_USER_AGENT_LENGTH = 256;
+
+export interface InitializeParams {
+  protocolVersion?: unknown;
+  clientInfo?: { name?: unknown; version?: unknown };
+}
+
+const asString = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The params of `body` when it is an initialize request (cheaply: the SDK validates it fully), else undefined. */
+export function initializeParams(body: unknown): InitializeParams | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const message = body as { method?: unknown; params?: unknown };
+  if (message.method !== 'initialize') return undefined;
+  return typeof message.params === 'object' && message.params !== null ? (message.params as InitializeParams) : {};
+}
+
+/** What the tracker records about a new session, from its initialize request and HTTP request. */
+export function sessionFacts(req: IncomingMessage, init: InitializeParams, maskIp: IpMasker): Omit<SessionStart, 'sessionId' | 'transport'> {
+  const requested = asString(init.protocolVersion);
+  return {
+    clientIP: maskIp(req.socket.remoteAddress),
+    userAgent: asString(req.headers['user-agent']).slice(0, MAX_USER_AGENT_LENGTH),
+    clientName: asString(init.clientInfo?.name),
+    clientVersion: asString(init.clientInfo?.version),
+    // The version the SDK will answer with: the client's when supported, else the latest.
+    protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
+  };
+}

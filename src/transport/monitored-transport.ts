@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { OperationInfo, TransportKind } from '../core/types.js';
+
+/** error_type for an operation that ended without a response (its session closed first). */
+export const OTHER_ERROR = '_OTHER';
+/** error_type for a tools/call result with isError: true. */
+export const TOOL_ERROR = 'tool_error';
+
+interface Pending {
+  method: string;
+  toolName: string;
+  startedAt: number;
+}
+
+type Message = { id?: RequestId; method?: unknown; params?: { name?: unknown }; result?: { isError?: unknown }; error?: { code?: unknown } };
+
+/**
+ * Wraps an SDK transport to time every JSON-RPC request from arrival (onmessage) to its
+ * response (send), for any transport: Streamable HTTP, SSE, a proxy's upstream. Requests
+ * still pending when the transport closes are recorded as `_OTHER`. Notifications and the
+ * server's own requests to the client are not operations.
+ */
+export class MonitoredTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+
+  private readonly pending = new Map<RequestId, Pending>();
+
+  constructor(
+    readonly inner: Transport,
+    private readonly transport: TransportKind,
+    private readonly record: (operation: OperationInfo) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    inner.onmessage = (message, extra) => {
+      const m = message as Message;
+      if (typeof m.method === 'string' && m.id !== undefined) {
+        const toolName = m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : '';
+        this.pending.set(m.id, { method: m.method, toolName, startedAt: this.now() });
+      }
+      this.onmessage?.(message, extra);
+    };
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onclose = () => {
+      for (const [id, pending] of this.pending) this.finish(id, pending, OTHER_ERROR);
+      this.onclose?.();
+    };
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  /** Requests received and not yet answered. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const m = message as Message;
+    if (m.method === undefined && m.id !== undefined) {
+      const pending = this.pending.get(m.id);
+      if (pending) this.finish(m.id, pending, errorType(pending, m));
+    }
+    return this.inner.send(message, options);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version);
+  }
+
+  private finish(id: RequestId, pending: Pending, error: string): void {
+    this.pending.delete(id);
+    this.record({
+      transport: this.transport,
+      method: pending.method,
+      toolName: pending.toolName,
+      errorType: error,
+      durationSeconds: (this.now() - pending.startedAt) / 1000,
+    });
+  }
+}
+
+/** error.type as the OpenTelemetry MCP conventions give it: empty on success. */
+function errorType(pending: Pending, response: Message): string {
+  if (response.error !== undefined) {
+    return typeof response.error.code === 'number' ? String(response.error.code) : OTHER_ERROR;
+  }
+  if (pending.method === 'tools/call' && response.result?.isError === true) return TOOL_ERROR;
+  return '';
+}

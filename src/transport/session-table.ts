@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Logger } from '../core/logger.js';
+import type { SessionTracker } from '../core/session-tracker.js';
+import type { CloseReason } from '../core/types.js';
+
+/** What a server factory must return: an McpServer or a low-level Server both fit. */
+export interface ConnectableServer {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds one server per session; the SDK refuses to connect one server to two transports. */
+export type ServerFactory = () => ConnectableServer | Promise<ConnectableServer>;
+
+/** A session a host serves: its server, and what the table needs to end it. */
+export interface HostedSession {
+  readonly server: ConnectableServer;
+  /** Known once the session is established. */
+  id: string | undefined;
+  /** Set by whoever starts the close; a close nobody asked for is a transport error. */
+  closeReason: CloseReason | undefined;
+  /** HTTP requests of this session still open (a GET stream, a long tool call). */
+  inFlight: number;
+  /** Hands one HTTP request of this session to its SDK transport. */
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+}
+
+export interface SessionTableOptions {
+  tracker: SessionTracker;
+  logger: Logger;
+  /** Close sessions with no activity for this long; 0 never does. @default 0 */
+  idleTimeoutMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The sessions of every transport of one server: routes ids to sessions, ends each
+ * exactly once with its reason, and closes the ones that fall silent. A request still
+ * open (a GET stream, a slow tool call) keeps its session alive.
+ */
+export class SessionTable {
+  private readonly byId = new Map<string, HostedSession>();
+  /** Sessions being set up or open; some have no id yet. */
+  private readonly live = new Set<HostedSession>();
+  private readonly idleTimeoutMs: number;
+  private readonly now: () => number;
+  private reaper: NodeJS.Timeout | undefined;
+  private closingAll = false;
+
+  constructor(private readonly options: SessionTableOptions) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    this.now = options.now ?? Date.now;
+    if (this.idleTimeoutMs > 0) {
+      // Sweep often enough that a session ends within a tenth of the timeout after it.
+      const every = Math.min(30_000, Math.max(100, Math.floor(this.idleTimeoutMs / 10)));
+      this.reaper = setInterval(() => void this.closeIdle(), every);
+      this.reaper.unref();
+    }
+  }
+
+  /** True once closeAll began: hosts refuse new sessions. */
+  get closing(): boolean {
+    return this.closingAll;
+  }
+
+  /** Open sessions. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(session: HostedSession): void {
+    this.live.add(session);
+  }
+
+  /** The session is established under `id`. */
+  register(id: string, session: HostedSession): void {
+    session.id = id;
+    this.byId.set(id, session);
+  }
+
+  get(id: string): HostedSession | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * An HTTP request of an open session: counts it, and keeps the session from idling out
+   * until the response ends (which counts as activity too).
+   */
+  begin(session: HostedSession, res: ServerResponse): void {
+    const id = session.id;
+    if (id === undefined) return;
+    this.options.tracker.touch(id);
+    session.inFlight += 1;
+    res.once('close', () => {
+      session.inFlight -= 1;
+      this.options.tracker.touch(id, false);
+    });
+  }
+
+  /** Ends a session: closes its server (and with it the transport), then records it. */
+  async close(session: HostedSession, reason: CloseReason): Promise<void> {
+    session.closeReason ??= reason;
+    try {
+      await session.server.close();
+    } catch (error) {
+      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing an MCP server failed');
+    }
+    this.finish(session);
+  }
+
+  /** Runs once per session, whoever closed it; hosts call it from the transport's onclose. */
+  finish(session: HostedSession): void {
+    if (!this.live.delete(session)) return;
+    if (session.id === undefined) return;
+    this.byId.delete(session.id);
+    this.options.tracker.close(session.id, session.closeReason ?? 'transport_error');
+    // The server may still hold the transport when the transport closed first.
+    void session.server.close().catch(() => {});
+  }
+
+  /** Closes every session with `reason` and stops the idle sweep. */
+  async closeAll(reason: CloseReason): Promise<void> {
+    this.closingAll = true;
+    if (this.reaper) clearInterval(this.reaper);
+    await Promise.all([...this.live].map((session) => this.close(session, reason)));
+  }
+
+  /** Closes the sessions silent for the idle timeout with no request open. */
+  async closeIdle(): Promise<number> {
+    if (this.idleTimeoutMs <= 0) return 0;
+    const idle: HostedSession[] = [];
+    for (const id of this.options.tracker.idleSince(this.now() - this.idleTimeoutMs)) {
+      const session = this.byId.get(id);
+      if (session && session.inFlight === 0) idle.push(session);
+    }
+    await Promise.all(idle.map((session) => this.close(session, 'idle_timeout')));
+    return idle.length;
+  }
+}

@@ -1,0 +1,286 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULTS, resolveSettings, SettingError, type Settings } from '../../src/cli/settings.js';
+
+type Flags = Parameters<typeof resolveSettings>[0];
+type Env = Parameters<typeof resolveSettings>[1];
+
+/** The error resolveSettings throws, or a failed expectation if it throws none. */
+function settingError(flags: Flags, env: Env = {}): SettingError {
+  try {
+    resolveSettings(flags, env);
+  } catch (error) {
+    if (error instanceof SettingError) return error;
+    throw error;
+  }
+  throw new Error('resolveSettings did not throw');
+}
+
+const EXPECTED_DEFAULTS: Settings = {
+  port: 3000,
+  host: '127.0.0.1',
+  adminPort: undefined,
+  adminToken: undefined,
+  sessionIdleTimeoutSeconds: 1800,
+  metricsBackend: 'prom-client',
+  ipMasking: 'truncate',
+  historyLimit: 1000,
+  logLevel: 'info',
+  monitoring: true,
+};
+
+describe('resolveSettings defaults', () => {
+  it('gives the documented defaults with no flags and no environment', () => {
+    expect(resolveSettings({}, {})).toEqual(EXPECTED_DEFAULTS);
+    expect(DEFAULTS).toEqual(EXPECTED_DEFAULTS);
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    expect(
+      resolveSettings(
+        {},
+        {
+          MCP_PORT: '',
+          MCP_HOST: '',
+          MCP_ADMIN_PORT: '',
+          MCP_ADMIN_TOKEN: '',
+          MCP_ADMIN_TOKEN_FILE: '',
+          MCP_SESSION_IDLE_TIMEOUT: '',
+          MCP_IP_MASKING: '',
+          MCP_CONNECTION_HISTORY_LIMIT: '',
+          MCP_CONNECTION_LOG_LEVEL: '',
+          MCP_CONNECTION_MONITORING_ENABLED: '',
+        },
+      ),
+    ).toEqual(EXPECTED_DEFAULTS);
+  });
+
+  it('ignores unrelated environment variables and flags set to undefined', () => {
+    expect(resolveSettings({ port: undefined, 'no-monitoring': undefined }, { PORT: '1', HOST: 'x' })).toEqual(EXPECTED_DEFAULTS);
+  });
+});
+
+describe('resolveSettings precedence', () => {
+  it('takes every setting from the environment', () => {
+    expect(
+      resolveSettings(
+        {},
+        {
+          MCP_PORT: '8080',
+          MCP_HOST: '0.0.0.0',
+          MCP_ADMIN_PORT: '9090',
+          MCP_ADMIN_TOKEN: 'env-token',
+          MCP_SESSION_IDLE_TIMEOUT: '60',
+          MCP_METRICS_BACKEND: 'prom-client',
+          MCP_IP_MASKING: 'hash',
+          MCP_CONNECTION_HISTORY_LIMIT: '5',
+          MCP_CONNECTION_LOG_LEVEL: 'debug',
+          MCP_CONNECTION_MONITORING_ENABLED: 'true',
+        },
+      ),
+    ).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      adminPort: 9090,
+      adminToken: 'env-token',
+      sessionIdleTimeoutSeconds: 60,
+      metricsBackend: 'prom-client',
+      ipMasking: 'hash',
+      historyLimit: 5,
+      logLevel: 'debug',
+      monitoring: true,
+    });
+  });
+
+  it('takes every setting from flags', () => {
+    expect(
+      resolveSettings(
+        {
+          port: '8081',
+          host: '::',
+          'admin-port': '9091',
+          'admin-token': 'flag-token',
+          'session-idle-timeout': '0',
+          'metrics-backend': 'prom-client',
+          'ip-masking': 'none',
+          'history-limit': '0',
+          'log-level': 'silent',
+          'no-monitoring': true,
+        },
+        {},
+      ),
+    ).toEqual({
+      port: 8081,
+      host: '::',
+      adminPort: 9091,
+      adminToken: 'flag-token',
+      sessionIdleTimeoutSeconds: 0,
+      metricsBackend: 'prom-client',
+      ipMasking: 'none',
+      historyLimit: 0,
+      logLevel: 'silent',
+      monitoring: false,
+    });
+  });
+
+  it('a flag beats its environment variable, which beats the default', () => {
+    const env: Env = { MCP_PORT: '8080', MCP_IP_MASKING: 'hash', MCP_CONNECTION_LOG_LEVEL: 'warn' };
+    const settings = resolveSettings({ port: '8081', 'ip-masking': 'none' }, env);
+    expect(settings.port).toBe(8081);
+    expect(settings.ipMasking).toBe('none');
+    expect(settings.logLevel).toBe('warn');
+    expect(settings.host).toBe('127.0.0.1');
+  });
+
+  it('a good flag wins even when the environment variable is bad', () => {
+    expect(resolveSettings({ port: '4000' }, { MCP_PORT: 'nope' }).port).toBe(4000);
+  });
+
+  it('accepts localhost and IPv6 hosts', () => {
+    expect(resolveSettings({ host: 'localhost' }, {}).host).toBe('localhost');
+    expect(resolveSettings({ host: '::1' }, {}).host).toBe('::1');
+  });
+
+  it('accepts the edges of each range', () => {
+    expect(resolveSettings({ port: '0' }, {}).port).toBe(0);
+    expect(resolveSettings({ port: '65535' }, {}).port).toBe(65535);
+    expect(resolveSettings({ 'session-idle-timeout': '604800' }, {}).sessionIdleTimeoutSeconds).toBe(604800);
+    expect(resolveSettings({ 'history-limit': '1000000' }, {}).historyLimit).toBe(1_000_000);
+  });
+});
+
+describe('resolveSettings bad values', () => {
+  it.each<[string, Flags, Env, string]>([
+    ['--port not a number', { port: 'abc' }, {}, '--port: "abc" is not a port; use a whole number from 0 to 65535'],
+    ['--port too big', { port: '65536' }, {}, '--port: "65536" is not a port; use a whole number from 0 to 65535'],
+    ['--port negative', { port: '-1' }, {}, '--port: "-1" is not a port; use a whole number from 0 to 65535'],
+    ['--port fractional', { port: '80.5' }, {}, '--port: "80.5" is not a port; use a whole number from 0 to 65535'],
+    ['--port empty', { port: '' }, {}, '--port: "" is not a port; use a whole number from 0 to 65535'],
+    ['MCP_PORT', {}, { MCP_PORT: '70000' }, 'MCP_PORT: "70000" is not a port; use a whole number from 0 to 65535'],
+    ['--host', { host: 'example.com' }, {}, '--host: "example.com" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
+    ['MCP_HOST', {}, { MCP_HOST: '999.0.0.1' }, 'MCP_HOST: "999.0.0.1" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
+    ['--admin-port', { 'admin-port': 'x' }, {}, '--admin-port: "x" is not a port; use a whole number from 0 to 65535'],
+    ['MCP_ADMIN_PORT', {}, { MCP_ADMIN_PORT: '1e3' }, 'MCP_ADMIN_PORT: "1e3" is not a port; use a whole number from 0 to 65535'],
+    ['--admin-token with a space', { 'admin-token': 'a b' }, {}, '--admin-token: the token must be non-empty and contain no white space'],
+    ['--admin-token blank', { 'admin-token': '   ' }, {}, '--admin-token: the token must be non-empty and contain no white space'],
+    ['MCP_ADMIN_TOKEN', {}, { MCP_ADMIN_TOKEN: 'tab\there' }, 'MCP_ADMIN_TOKEN: the token must be non-empty and contain no white space'],
+    [
+      '--session-idle-timeout',
+      { 'session-idle-timeout': '-5' },
+      {},
+      '--session-idle-timeout: "-5" is out of range; use a whole number from 0 to 604800 seconds',
+    ],
+    [
+      'MCP_SESSION_IDLE_TIMEOUT',
+      {},
+      { MCP_SESSION_IDLE_TIMEOUT: '604801' },
+      'MCP_SESSION_IDLE_TIMEOUT: "604801" is out of range; use a whole number from 0 to 604800 seconds',
+    ],
+    ['--metrics-backend', { 'metrics-backend': 'statsd' }, {}, '--metrics-backend: "statsd" is not one of prom-client'],
+    ['MCP_METRICS_BACKEND', {}, { MCP_METRICS_BACKEND: 'statsd' }, 'MCP_METRICS_BACKEND: "statsd" is not one of prom-client'],
+    ['--ip-masking', { 'ip-masking': 'mask' }, {}, '--ip-masking: "mask" is not one of none, truncate, hash'],
+    ['MCP_IP_MASKING', {}, { MCP_IP_MASKING: 'TRUNCATE' }, 'MCP_IP_MASKING: "TRUNCATE" is not one of none, truncate, hash'],
+    ['--history-limit', { 'history-limit': '1000001' }, {}, '--history-limit: "1000001" is out of range; use a whole number from 0 to 1000000'],
+    [
+      'MCP_CONNECTION_HISTORY_LIMIT',
+      {},
+      { MCP_CONNECTION_HISTORY_LIMIT: 'lots' },
+      'MCP_CONNECTION_HISTORY_LIMIT: "lots" is out of range; use a whole number from 0 to 1000000',
+    ],
+    ['--log-level', { 'log-level': 'verbose' }, {}, '--log-level: "verbose" is not one of trace, debug, info, warn, error, fatal, silent'],
+    [
+      'MCP_CONNECTION_LOG_LEVEL',
+      {},
+      { MCP_CONNECTION_LOG_LEVEL: 'INFO' },
+      'MCP_CONNECTION_LOG_LEVEL: "INFO" is not one of trace, debug, info, warn, error, fatal, silent',
+    ],
+    [
+      'MCP_CONNECTION_MONITORING_ENABLED',
+      {},
+      { MCP_CONNECTION_MONITORING_ENABLED: 'no' },
+      'MCP_CONNECTION_MONITORING_ENABLED: "no" is not one of true, false',
+    ],
+    ['--admin-port equal to --port', { port: '4000', 'admin-port': '4000' }, {}, '--admin-port: 4000 is the MCP port too; pick another port or leave it unset'],
+    ['--admin-port equal to the default port', { 'admin-port': '3000' }, {}, '--admin-port: 3000 is the MCP port too; pick another port or leave it unset'],
+  ])('%s', (_name, flags, env, message) => {
+    const error = settingError(flags, env);
+    expect(error).toBeInstanceOf(SettingError);
+    expect(error.name).toBe('SettingError');
+    expect(error.message).toBe(message);
+  });
+
+  it('allows admin-port 0 (a random port) beside port 0', () => {
+    const settings = resolveSettings({ port: '0', 'admin-port': '0' }, {});
+    expect(settings.port).toBe(0);
+    expect(settings.adminPort).toBe(0);
+  });
+});
+
+describe('resolveSettings monitoring switch', () => {
+  it('--no-monitoring turns monitoring off', () => {
+    expect(resolveSettings({ 'no-monitoring': true }, {}).monitoring).toBe(false);
+  });
+
+  it('MCP_CONNECTION_MONITORING_ENABLED=false turns monitoring off, true keeps it on', () => {
+    expect(resolveSettings({}, { MCP_CONNECTION_MONITORING_ENABLED: 'false' }).monitoring).toBe(false);
+    expect(resolveSettings({}, { MCP_CONNECTION_MONITORING_ENABLED: 'true' }).monitoring).toBe(true);
+  });
+
+  it('--no-monitoring wins over MCP_CONNECTION_MONITORING_ENABLED=true', () => {
+    expect(resolveSettings({ 'no-monitoring': true }, { MCP_CONNECTION_MONITORING_ENABLED: 'true' }).monitoring).toBe(false);
+  });
+
+  it('a no-monitoring flag that is false or a string changes nothing', () => {
+    expect(resolveSettings({ 'no-monitoring': false }, {}).monitoring).toBe(true);
+    expect(resolveSettings({ 'no-monitoring': 'yes' }, {}).monitoring).toBe(true);
+  });
+});
+
+describe('resolveSettings MCP_ADMIN_TOKEN_FILE', () => {
+  let dir = '';
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-exporter-settings-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the token from the file, trimmed', () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, '  s3cret-token\n\n');
+    expect(resolveSettings({}, { MCP_ADMIN_TOKEN_FILE: file }).adminToken).toBe('s3cret-token');
+  });
+
+  it('--admin-token and MCP_ADMIN_TOKEN win over the file (which is then not read)', () => {
+    const missing = join(dir, 'missing');
+    expect(resolveSettings({ 'admin-token': 'from-flag' }, { MCP_ADMIN_TOKEN_FILE: missing }).adminToken).toBe('from-flag');
+    expect(resolveSettings({}, { MCP_ADMIN_TOKEN: 'from-env', MCP_ADMIN_TOKEN_FILE: missing }).adminToken).toBe('from-env');
+  });
+
+  it('fails with a clear line when the file does not exist', () => {
+    const error = settingError({}, { MCP_ADMIN_TOKEN_FILE: join(dir, 'missing') });
+    expect(error.message).toBe('MCP_ADMIN_TOKEN_FILE: cannot read the file (ENOENT)');
+  });
+
+  it('fails with a clear line when the path is a directory', () => {
+    const error = settingError({}, { MCP_ADMIN_TOKEN_FILE: dir });
+    expect(error.message).toBe('MCP_ADMIN_TOKEN_FILE: cannot read the file (EISDIR)');
+  });
+
+  it('rejects an empty file or a token with inner white space', () => {
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '\n');
+    expect(settingError({}, { MCP_ADMIN_TOKEN_FILE: empty }).message).toBe(
+      'MCP_ADMIN_TOKEN_FILE: the token must be non-empty and contain no white space',
+    );
+    const spaced = join(dir, 'spaced');
+    writeFileSync(spaced, 'two words\n');
+    expect(settingError({}, { MCP_ADMIN_TOKEN_FILE: spaced }).message).toBe(
+      'MCP_ADMIN_TOKEN_FILE: the token must be non-empty and contain no white space',
+    );
+  });
+});
