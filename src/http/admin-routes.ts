@@ -106,6 +106,7 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
     [`${API}/connections/events`]: (res, _query, req) => {
       const { events } = options;
       if (!events) return sendJson(res, 404, { error: 'Not found: the event stream is off' });
+      if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method not allowed: use GET' }, { Allow: 'GET' });
       events.subscribe(req, res);
     },
     [`${API}/connections/count`]: (res) =>
