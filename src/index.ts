@@ -27,6 +27,9 @@ export { promClientRenderer, toOpenMetrics } from './metrics/exposition.js';
 export type { Exposition, MetricsRenderer } from './metrics/exposition.js';
 export { METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './metrics/names.js';
 export { addProcessMetrics } from './metrics/process-metrics.js';
+export { OtelMonitor, INSTRUMENT } from './metrics/otel-monitor.js';
+export type { OtelMonitorOptions } from './metrics/otel-monitor.js';
+export { prometheusViews, createPrometheusReader, otelPrometheusRenderer, combineRenderers } from './metrics/otel-prometheus.js';
 
 export { createAdminHandler } from './http/admin-routes.js';
 export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin-routes.js';

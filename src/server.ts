@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Meter, MeterProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
 import { createLogMonitor } from './core/log-monitor.js';
@@ -10,7 +11,8 @@ import { silentLogger, type Logger } from './core/logger.js';
 import { SessionTracker } from './core/session-tracker.js';
 import type { ConnectionMonitor } from './core/types.js';
 import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/admin-routes.js';
-import { promClientRenderer } from './metrics/exposition.js';
+import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
+import { OtelMonitor } from './metrics/otel-monitor.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
 import { sendJson } from './transport/http-answers.js';
 import { SessionTable, type ServerFactory } from './transport/session-table.js';
@@ -42,6 +44,12 @@ export interface MonitoredServerOptions {
   monitor?: ConnectionMonitor | readonly ConnectionMonitor[];
   /** prom-client registry the session metrics go to; null for none. @default a new Registry */
   registry?: Registry | null;
+  /** Also record every metric through OpenTelemetry on this provider's meter. Nothing global is set. @default none */
+  meterProvider?: MeterProvider;
+  /** Or on this meter (takes precedence over meterProvider). @default none */
+  meter?: Meter;
+  /** What /metrics serves. @default the registry's metrics (null: no /metrics route) */
+  metricsRenderer?: MetricsRenderer | null;
   /** Structured logger (pino fits). @default silent */
   logger?: Logger;
   /** How client addresses are shown. @default 'truncate' */
@@ -113,6 +121,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   const history = new ConnectionHistory(options.historyLimit ?? 1000);
   const events = new ConnectionEventStream({ tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });
   if (registry) tracker.subscribe(new PromClientMonitor(registry));
+  if (options.meter || options.meterProvider) {
+    tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider }));
+  }
   tracker.subscribe(createLogMonitor(logger));
   tracker.subscribe(history);
   tracker.subscribe(events);
@@ -146,7 +157,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     tracker,
     history,
     events,
-    metrics: registry ? promClientRenderer(registry) : null,
+    metrics: options.metricsRenderer !== undefined ? options.metricsRenderer : registry ? promClientRenderer(registry) : null,
     endpoint,
     tools: () => tools,
     config: options.config,

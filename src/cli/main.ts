@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { VERSION } from '../version.js';
 import { helpText } from './help.js';
 import { runServe } from './serve.js';
 import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = VERSION;
 
 /** Exit code for a bad command line or setting, as most CLIs use for usage errors. */
 const USAGE_ERROR = 2;

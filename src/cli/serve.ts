@@ -1,17 +1,21 @@
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { addProcessMetrics } from '../metrics/process-metrics.js';
 import { createDemoServer } from '../demo/demo-server.js';
 import { startMonitoredServer } from '../server.js';
-import type { Settings } from './settings.js';
+import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
+import { SettingError, type Settings } from './settings.js';
 
 /** `mcp-exporter serve`: the demo server, monitored, until SIGINT or SIGTERM. */
 export async function runServe(settings: Settings, version: string): Promise<void> {
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } });
-  let registry: Registry | null = null;
-  if (settings.monitoring) {
-    registry = new Registry();
-    addProcessMetrics(registry);
+  let backend: BackendSetup | undefined;
+  try {
+    backend = settings.monitoring ? setUpMetricsBackend(settings.metricsBackend, process.env, version, logger) : undefined;
+  } catch (error) {
+    if (error instanceof SettingError) {
+      process.stderr.write(`mcp-exporter: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
   }
   let server;
   try {
@@ -22,7 +26,9 @@ export async function runServe(settings: Settings, version: string): Promise<voi
       adminPort: settings.adminPort,
       adminToken: settings.adminToken,
       adminRoutes: settings.monitoring,
-      registry,
+      registry: backend?.registry ?? null,
+      monitor: backend?.monitors,
+      metricsRenderer: backend?.metricsRenderer,
       logger,
       ipMasking: settings.ipMasking,
       sessionIdleTimeoutSeconds: settings.sessionIdleTimeoutSeconds,
@@ -60,6 +66,7 @@ export async function runServe(settings: Settings, version: string): Promise<voi
     logger.info({ event: 'shutdown', signal, openSessions: open }, 'closing every session, then exiting');
     running
       .close()
+      .then(() => backend?.shutdown())
       .then(() => {
         logger.info({ event: 'stopped', sessionsClosed: open, sessionsTotal: running.tracker.totalCount }, 'stopped');
         process.exit(0);

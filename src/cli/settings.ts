@@ -4,7 +4,7 @@ import { IP_MASKING_MODES, type IpMaskingMode } from '../core/ip-masking.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const METRICS_BACKENDS = ['prom-client'] as const;
+export const METRICS_BACKENDS = ['prom-client', 'otel'] as const;
 export type MetricsBackend = (typeof METRICS_BACKENDS)[number];
 
 /** Every setting of `serve`, resolved and checked. */

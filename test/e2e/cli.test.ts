@@ -58,7 +58,7 @@ describe('mcp-exporter CLI', () => {
     [[], { MCP_IP_MASKING: 'scramble' }, 'mcp-exporter: MCP_IP_MASKING: "scramble" is not one of none, truncate, hash'],
     [['--log-level', 'loud'], {}, 'mcp-exporter: --log-level: "loud" is not one of trace, debug, info, warn, error, fatal, silent'],
     [['--session-idle-timeout=-5'], {}, 'mcp-exporter: --session-idle-timeout: "-5" is out of range; use a whole number from 0 to 604800 seconds'],
-    [['--metrics-backend', 'statsd'], {}, 'mcp-exporter: --metrics-backend: "statsd" is not one of prom-client'],
+    [['--metrics-backend', 'statsd'], {}, 'mcp-exporter: --metrics-backend: "statsd" is not one of prom-client, otel'],
     [['--host', 'not a host'], {}, 'mcp-exporter: --host: "not a host" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
     [[], { MCP_CONNECTION_MONITORING_ENABLED: 'maybe' }, 'mcp-exporter: MCP_CONNECTION_MONITORING_ENABLED: "maybe" is not one of true, false'],
     [['frobnicate'], {}, 'mcp-exporter: unknown command "frobnicate"; commands: serve, help, version'],

@@ -1,0 +1,111 @@
+import type { Attributes, Counter, Histogram, Meter, MeterProvider, UpDownCounter } from '@opentelemetry/api';
+import { LabelCap } from '../core/label-cap.js';
+import { VERSION } from '../version.js';
+import {
+  CLOSE_REASONS,
+  REJECT_REASONS,
+  TRANSPORT_KINDS,
+  type ClosedConnectionInfo,
+  type ConnectionInfo,
+  type ConnectionMonitor,
+  type OperationInfo,
+  type RejectReason,
+} from '../core/types.js';
+import { CLIENT_NAME_LIMIT, CUSTOM_METHOD_LIMIT, HELP, MCP_METHODS, OPERATION_BUCKETS, SESSION_BUCKETS, TOOL_NAME_LIMIT } from './names.js';
+
+/** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
+export const INSTRUMENT = {
+  operationDuration: 'mcp.server.operation.duration',
+  sessionDuration: 'mcp.server.session.duration',
+  sessionsActive: 'mcp.server.sessions.active',
+  sessionsTotal: 'mcp.server.sessions',
+  sessionsClosed: 'mcp.server.sessions.closed',
+  requestsRejected: 'mcp.server.requests.rejected',
+} as const;
+
+/** The meter's instrumentation scope. */
+export const METER_NAME = 'mcp-exporter';
+
+export interface OtelMonitorOptions {
+  /** A meter to record on; takes precedence over meterProvider. */
+  meter?: Meter;
+  /** A MeterProvider to take a meter named `mcp-exporter` from. Nothing global is used. */
+  meterProvider?: MeterProvider;
+}
+
+const UNNAMED_CLIENT = 'unknown';
+
+/**
+ * Records the same facts as the prom-client backend through @opentelemetry/api
+ * instruments: Histograms in seconds with the project's bucket boundaries given
+ * explicitly, Counters, and an UpDownCounter for open sessions. Attributes for
+ * operations are the semantic-convention keys (mcp.method.name, gen_ai.tool.name,
+ * error.type), which Prometheus writes as the CONTRACT's label names.
+ */
+export class OtelMonitor implements ConnectionMonitor {
+  private readonly active: UpDownCounter;
+  private readonly established: Counter;
+  private readonly closed: Counter;
+  private readonly sessionDuration: Histogram;
+  private readonly operationDuration: Histogram;
+  private readonly rejected: Counter;
+  private readonly clientNames = new LabelCap(CLIENT_NAME_LIMIT);
+  private readonly toolNames = new LabelCap(TOOL_NAME_LIMIT);
+  private readonly customMethods = new LabelCap(CUSTOM_METHOD_LIMIT);
+
+  constructor(options: OtelMonitorOptions) {
+    const meter = options.meter ?? options.meterProvider?.getMeter(METER_NAME, VERSION);
+    if (!meter) throw new TypeError('OtelMonitor needs a meter or a meterProvider');
+    this.active = meter.createUpDownCounter(INSTRUMENT.sessionsActive, { description: HELP.sessionsActive, unit: '{session}' });
+    this.established = meter.createCounter(INSTRUMENT.sessionsTotal, { description: HELP.sessionsTotal, unit: '{session}' });
+    this.closed = meter.createCounter(INSTRUMENT.sessionsClosed, { description: HELP.sessionsClosedTotal, unit: '{session}' });
+    this.rejected = meter.createCounter(INSTRUMENT.requestsRejected, { description: HELP.requestsRejectedTotal, unit: '{request}' });
+    this.sessionDuration = meter.createHistogram(INSTRUMENT.sessionDuration, {
+      description: HELP.sessionDuration,
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...SESSION_BUCKETS] },
+    });
+    this.operationDuration = meter.createHistogram(INSTRUMENT.operationDuration, {
+      description: HELP.operationDuration,
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...OPERATION_BUCKETS] },
+    });
+    // Series that exist from the first export, as under prom-client.
+    for (const transport of TRANSPORT_KINDS) {
+      for (const reason of CLOSE_REASONS) this.closed.add(0, { transport, reason });
+    }
+    for (const reason of REJECT_REASONS) this.rejected.add(0, { reason });
+  }
+
+  onConnectionEstablished = (connection: ConnectionInfo): void => {
+    const attributes = this.sessionAttributes(connection);
+    this.active.add(1, attributes);
+    this.established.add(1, attributes);
+  };
+
+  onConnectionClosed = (_sessionId: string, durationMs: number, connection: ClosedConnectionInfo): void => {
+    this.active.add(-1, this.sessionAttributes(connection));
+    const attributes = { transport: connection.transport, reason: connection.reason };
+    this.closed.add(1, attributes);
+    this.sessionDuration.record(durationMs / 1000, attributes);
+  };
+
+  onRequestRejected = (reason: RejectReason): void => {
+    this.rejected.add(1, { reason });
+  };
+
+  onOperation = (operation: OperationInfo): void => {
+    this.operationDuration.record(operation.durationSeconds, {
+      'mcp.method.name': MCP_METHODS.has(operation.method) ? operation.method : this.customMethods.map(operation.method),
+      'gen_ai.tool.name': operation.toolName === '' ? '' : this.toolNames.map(operation.toolName),
+      'error.type': operation.errorType,
+    });
+  };
+
+  private sessionAttributes(connection: ConnectionInfo): Attributes {
+    return {
+      transport: connection.transport,
+      client_name: this.clientNames.map(connection.clientName === '' ? UNNAMED_CLIENT : connection.clientName),
+    };
+  }
+}

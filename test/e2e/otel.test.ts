@@ -1,0 +1,230 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OPERATION_BUCKETS, SESSION_BUCKETS } from '../../src/metrics/names.js';
+import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
+import type { MonitoredServer } from '../../src/server.js';
+import { connectClient, postRaw, startDemo, type ConnectedClient } from '../helpers.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CONTRACT_FAMILIES = [
+  'mcp_server_sessions_active',
+  'mcp_server_sessions_total',
+  'mcp_server_sessions_closed_total',
+  'mcp_server_session_duration_seconds',
+  'mcp_server_operation_duration_seconds',
+  'mcp_server_requests_rejected_total',
+];
+
+const servers: MonitoredServer[] = [];
+const clients: ConnectedClient[] = [];
+const children: ChildProcessWithoutNullStreams[] = [];
+const listeners: Server[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await Promise.all(listeners.splice(0).map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+});
+
+/** Every sample of the CONTRACT families as `name{sorted labels}` -> value, otel_scope_* labels left out. */
+function series(exposition: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of exposition.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) throw new Error(`unparsable sample: ${line}`);
+    const [, name = '', labelText = '', value = ''] = match;
+    if (!CONTRACT_FAMILIES.some((family) => name.startsWith(family))) continue;
+    const labels = [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
+      .map(([, key = '', val = '']) => [key, val] as const)
+      .filter(([key]) => !key.startsWith('otel_scope_'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, val]) => `${key}="${val}"`);
+    out.set(`${name}{${labels.join(',')}}`, value);
+  }
+  return out;
+}
+
+async function scriptedTraffic(server: MonitoredServer): Promise<void> {
+  const a = await connectClient(server.url, 'alpha');
+  const b = await connectClient(server.url, 'beta');
+  clients.push(a, b);
+  await a.client.listTools();
+  await a.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+  await a.client.callTool({ name: 'fail', arguments: {} });
+  await b.client.callTool({ name: 'sleep', arguments: { ms: 15 } });
+  await b.client.ping();
+  await expect(b.client.listPrompts()).rejects.toThrow(/Method not found/);
+  await (await postRaw(server.url, '{not json')).text();
+  await (await postRaw(server.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { 'mcp-session-id': 'nope' })).text();
+  await a.transport.terminateSession();
+}
+
+describe('OpenTelemetry backend', () => {
+  it('gives the same series, labels and values as prom-client for the same traffic', async () => {
+    const registry = new Registry();
+    const reader = createPrometheusReader();
+    const meterProvider = new MeterProvider({ readers: [reader], views: prometheusViews() });
+    const server = await startDemo({ registry, meterProvider });
+    servers.push(server);
+    await scriptedTraffic(server);
+    await server.close();
+
+    const fromProm = series(await registry.metrics());
+    const fromOtel = series((await otelPrometheusRenderer(reader)(undefined)).body);
+    expect([...fromOtel.keys()].sort()).toEqual([...fromProm.keys()].sort());
+    expect(Object.fromEntries(fromOtel)).toEqual(Object.fromEntries(fromProm));
+    // The traffic reached every family.
+    expect(fromProm.get('mcp_server_sessions_total{client_name="alpha",transport="streamable_http"}')).toBe('1');
+    expect(fromProm.get('mcp_server_session_duration_seconds_count{reason="client_delete",transport="streamable_http"}')).toBe('1');
+    expect(fromProm.get('mcp_server_session_duration_seconds_count{reason="server_shutdown",transport="streamable_http"}')).toBe('1');
+    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="tool_error",gen_ai_tool_name="fail",mcp_method_name="tools/call"}')).toBe('1');
+    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="-32601",gen_ai_tool_name="",mcp_method_name="prompts/list"}')).toBe('1');
+    expect(fromProm.get('mcp_server_requests_rejected_total{reason="parse_error"}')).toBe('1');
+    expect(fromProm.get('mcp_server_requests_rejected_total{reason="unknown_session"}')).toBe('1');
+    await meterProvider.shutdown();
+  });
+
+  it('sets nothing global', async () => {
+    const before = metrics.getMeterProvider();
+    const meterProvider = new MeterProvider({ readers: [createPrometheusReader()] });
+    const server = await startDemo({ registry: null, meterProvider });
+    servers.push(server);
+    clients.push(await connectClient(server.url, 'alpha'));
+    expect(metrics.getMeterProvider()).toBe(before);
+    await meterProvider.shutdown();
+  });
+});
+
+/** Starts the built CLI and resolves once it listens. */
+function serve(args: string[], env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, MCP_PORT: '', ...env } });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (const line of buffer.split('\n').slice(0, -1)) {
+        const parsed = JSON.parse(line) as { event?: string; mcp?: string };
+        if (parsed.event === 'listening' && parsed.mcp) resolve(parsed.mcp);
+      }
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+}
+
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string };
+}
+interface OtlpMetric {
+  name: string;
+  unit?: string;
+  histogram?: { dataPoints: { attributes: OtlpAttribute[]; count: number | string; explicitBounds: number[] }[] };
+  sum?: { dataPoints: { attributes: OtlpAttribute[]; asInt?: number | string; asDouble?: number }[] };
+}
+interface OtlpExport {
+  resourceMetrics: { resource: { attributes: OtlpAttribute[] }; scopeMetrics: { scope: { name: string }; metrics: OtlpMetric[] }[] }[];
+}
+
+describe('mcp-exporter serve --metrics-backend otel', () => {
+  it('serves the CONTRACT names on /metrics, with process metrics, accepted by promtool', async () => {
+    const url = await serve(['--metrics-backend', 'otel'], {});
+    const c = await connectClient(url, 'otel-cli');
+    clients.push(c);
+    await c.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    const text = await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
+    expect(text).toContain(
+      '\nmcp_server_sessions_active{transport="streamable_http",client_name="otel-cli",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 1\n',
+    );
+    expect(text).toContain(
+      '\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 1\n',
+    );
+    expect(text).toContain('\nprocess_resident_memory_bytes ');
+    expect(text).not.toContain('# UNIT');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('pushes OTLP/HTTP with the semantic-convention names and attributes', async () => {
+    const received: OtlpExport[] = [];
+    let notify: () => void = () => {};
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        if (req.url === '/v1/metrics' && req.headers['content-type']?.startsWith('application/json')) {
+          received.push(JSON.parse(body) as OtlpExport);
+          notify();
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    listeners.push(receiver);
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+    const url = await serve(['--metrics-backend', 'otel'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+      OTEL_SERVICE_NAME: 'otlp-test',
+    });
+    const c = await connectClient(url, 'otlp-client');
+    clients.push(c);
+    await c.client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    await c.transport.terminateSession();
+
+    const find = (name: string): OtlpMetric | undefined => {
+      for (const payload of [...received].reverse()) {
+        for (const rm of payload.resourceMetrics) {
+          for (const sm of rm.scopeMetrics) {
+            const metric = sm.metrics.find((m) => m.name === name);
+            if (metric) return metric;
+          }
+        }
+      }
+      return undefined;
+    };
+    const attrs = (list: OtlpAttribute[]) => Object.fromEntries(list.map((a) => [a.key, a.value.stringValue]));
+    const hasCall = () =>
+      find('mcp.server.operation.duration')?.histogram?.dataPoints.some((p) => attrs(p.attributes)['gen_ai.tool.name'] === 'echo') === true &&
+      find('mcp.server.session.duration')?.histogram?.dataPoints.some((p) => attrs(p.attributes).reason === 'client_delete') === true;
+    await new Promise<void>((resolve) => {
+      notify = () => {
+        if (hasCall()) resolve();
+      };
+      notify();
+    });
+
+    const operation = find('mcp.server.operation.duration');
+    expect(operation?.unit).toBe('s');
+    const call = operation?.histogram?.dataPoints.find((p) => attrs(p.attributes)['gen_ai.tool.name'] === 'echo');
+    expect(attrs(call?.attributes ?? [])).toEqual({ 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'error.type': '' });
+    expect(Number(call?.count)).toBe(1);
+    expect(call?.explicitBounds).toEqual(OPERATION_BUCKETS);
+
+    const session = find('mcp.server.session.duration');
+    expect(session?.unit).toBe('s');
+    const closed = session?.histogram?.dataPoints.find((p) => attrs(p.attributes).reason === 'client_delete');
+    expect(closed?.explicitBounds).toEqual(SESSION_BUCKETS);
+    expect(attrs(closed?.attributes ?? [])).toEqual({ transport: 'streamable_http', reason: 'client_delete' });
+
+    const total = find('mcp.server.sessions')?.sum?.dataPoints.find((p) => attrs(p.attributes).client_name === 'otlp-client');
+    expect(Number(total?.asInt ?? total?.asDouble)).toBe(1);
+    const resource = attrs(received[0]?.resourceMetrics[0]?.resource.attributes ?? []);
+    expect(resource['service.name']).toBe('otlp-test');
+    // The Prometheus-only renaming stays off the OTLP stream.
+    expect(find('mcp_server_operation_duration_seconds')).toBeUndefined();
+  });
+});
