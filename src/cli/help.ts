@@ -17,6 +17,7 @@ export function helpText(version: string): string {
     '',
     'Commands:',
     '  serve      Host the built-in demo MCP server at /mcp, monitored (the default).',
+    '  loadgen    Drive real MCP client traffic at a server (see loadgen --help).',
     '  help       Show this help.',
     '  version    Print the version.',
     '',

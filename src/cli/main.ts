@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { VERSION } from '../version.js';
 import { helpText } from './help.js';
+import { loadgenHelp, runLoadgen } from './loadgen.js';
 import { runServe } from './serve.js';
 import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
 
@@ -16,6 +17,21 @@ function fail(message: string): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // Commands with flags of their own take the rest of the line.
+  if (argv[0] === 'loadgen') {
+    const rest = argv.slice(1);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(loadgenHelp());
+      return;
+    }
+    try {
+      await runLoadgen(rest);
+    } catch (error) {
+      if (error instanceof SettingError) fail(error.message);
+      throw error;
+    }
+    return;
+  }
   const options: ParseArgsConfig['options'] = {
     'no-monitoring': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -40,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`mcp-exporter ${version}\n`);
     return;
   }
-  if (command !== 'serve') fail(`unknown command "${command}"; commands: serve, help, version`);
+  if (command !== 'serve') fail(`unknown command "${command}"; commands: serve, loadgen, help, version`);
   if (rest.length > 0) fail(`unexpected argument "${rest[0]}"; see mcp-exporter --help`);
 
   let settings;

@@ -1,0 +1,228 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+/** What one load run does. */
+export interface LoadOptions {
+  /** MCP endpoints; sessions go to them in turn. */
+  urls: readonly string[];
+  /** New sessions started per second. */
+  rate: number;
+  /** Tool calls per session. */
+  callsPerSession: number;
+  /** Share of calls that fail on purpose (the demo's `fail` tool: a tool error). */
+  errorShare: number;
+  /** Share of sessions that end without DELETE, left to the server's idle timeout. */
+  idleShare: number;
+  /** Share of sessions whose client drops its connection in the middle of a call. */
+  dropShare: number;
+  /** Stop starting sessions after this many seconds; 0 for no time limit. */
+  durationSeconds: number;
+  /** Stop after this many sessions; 0 for no count limit. */
+  maxSessions: number;
+  /** Sessions running at once at most. */
+  concurrency: number;
+  /** Seed of the choices (kind of session, which calls fail), for runs that repeat. */
+  seed: number;
+  /** Client names used in turn. */
+  clientNames: readonly string[];
+}
+
+export type SessionKind = 'normal' | 'idle' | 'drop';
+
+/** Counts for one endpoint. */
+export interface EndpointCounts {
+  sessionsStarted: number;
+  sessionsFailed: number;
+  deleted: number;
+  idled: number;
+  dropped: number;
+  calls: number;
+  callsOk: number;
+  toolErrors: number;
+  callsFailed: number;
+  /** tools/call count by tool name, calls that reached the server. */
+  byTool: Record<string, number>;
+}
+
+export interface LoadSummary {
+  startedAt: string;
+  elapsedSeconds: number;
+  sessionsStarted: number;
+  sessionsFailed: number;
+  deleted: number;
+  idled: number;
+  dropped: number;
+  calls: number;
+  callsOk: number;
+  toolErrors: number;
+  callsFailed: number;
+  perUrl: Record<string, EndpointCounts>;
+}
+
+export interface LoadProgress {
+  elapsedSeconds: number;
+  active: number;
+  summary: LoadSummary;
+}
+
+/** Mulberry32: a small seeded generator, so a run's choices repeat with its seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const emptyCounts = (): EndpointCounts => ({
+  sessionsStarted: 0,
+  sessionsFailed: 0,
+  deleted: 0,
+  idled: 0,
+  dropped: 0,
+  calls: 0,
+  callsOk: 0,
+  toolErrors: 0,
+  callsFailed: 0,
+  byTool: {},
+});
+
+/**
+ * Real MCP client traffic from SDK clients: sessions that open, call tools (some failing
+ * on purpose), and end by DELETE, by going silent, or by dropping their connection.
+ * Bounded by duration and/or session count; `signal` stops it early.
+ */
+export class LoadGenerator {
+  private readonly random: () => number;
+  private readonly perUrl = new Map<string, EndpointCounts>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly startedAtMs = Date.now();
+  private sessionIndex = 0;
+
+  constructor(private readonly options: LoadOptions) {
+    this.random = seeded(options.seed);
+    for (const url of options.urls) this.perUrl.set(url, emptyCounts());
+  }
+
+  /** Runs until the limits are reached (or `signal` aborts) and every session has ended. */
+  async run(signal?: AbortSignal, onProgress?: (progress: LoadProgress) => void, progressEveryMs = 1000): Promise<LoadSummary> {
+    const { rate, durationSeconds, maxSessions, concurrency } = this.options;
+    const progressTimer = onProgress
+      ? setInterval(() => onProgress({ elapsedSeconds: this.elapsed(), active: this.running.size, summary: this.summary() }), progressEveryMs)
+      : undefined;
+    const intervalMs = 1000 / rate;
+    const deadline = durationSeconds > 0 ? this.startedAtMs + durationSeconds * 1000 : Number.POSITIVE_INFINITY;
+    let next = Date.now();
+    try {
+      while (!signal?.aborted && Date.now() < deadline && (maxSessions === 0 || this.sessionIndex < maxSessions)) {
+        if (this.running.size >= concurrency) {
+          await Promise.race(this.running);
+          continue;
+        }
+        const wait = next - Date.now();
+        if (wait > 0) await delay(wait, signal);
+        if (signal?.aborted) break;
+        next += intervalMs;
+        const session = this.session(this.sessionIndex++);
+        this.running.add(session);
+        void session.finally(() => this.running.delete(session));
+      }
+      await Promise.all(this.running);
+    } finally {
+      if (progressTimer) clearInterval(progressTimer);
+    }
+    return this.summary();
+  }
+
+  summary(): LoadSummary {
+    const total = emptyCounts();
+    const perUrl: Record<string, EndpointCounts> = {};
+    for (const [url, counts] of this.perUrl) {
+      perUrl[url] = { ...counts, byTool: { ...counts.byTool } };
+      for (const key of ['sessionsStarted', 'sessionsFailed', 'deleted', 'idled', 'dropped', 'calls', 'callsOk', 'toolErrors', 'callsFailed'] as const) {
+        total[key] += counts[key];
+      }
+    }
+    const { byTool: _ignored, ...totals } = total;
+    return { startedAt: new Date(this.startedAtMs).toISOString(), elapsedSeconds: this.elapsed(), ...totals, perUrl };
+  }
+
+  private elapsed(): number {
+    return Math.round((Date.now() - this.startedAtMs) / 100) / 10;
+  }
+
+  private kindOf(): SessionKind {
+    const roll = this.random();
+    if (roll < this.options.dropShare) return 'drop';
+    if (roll < this.options.dropShare + this.options.idleShare) return 'idle';
+    return 'normal';
+  }
+
+  private async session(index: number): Promise<void> {
+    const { urls, clientNames, callsPerSession, errorShare } = this.options;
+    const url = urls[index % urls.length] ?? '';
+    const counts = this.perUrl.get(url) ?? emptyCounts();
+    const kind = this.kindOf();
+    const plan = Array.from({ length: callsPerSession }, () => (this.random() < errorShare ? 'fail' : this.random() < 0.8 ? 'echo' : 'sleep'));
+    const name = clientNames[index % clientNames.length] ?? 'mcp-exporter-loadgen';
+    const client = new Client({ name, version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    try {
+      await client.connect(transport);
+    } catch {
+      counts.sessionsFailed += 1;
+      await client.close().catch(() => {});
+      return;
+    }
+    counts.sessionsStarted += 1;
+    try {
+      for (const tool of plan) {
+        counts.calls += 1;
+        counts.byTool[tool] = (counts.byTool[tool] ?? 0) + 1;
+        try {
+          const result = await client.callTool({ name: tool, arguments: tool === 'echo' ? { text: `call ${index}` } : tool === 'sleep' ? { ms: 5 + Math.floor(this.random() * 45) } : {} });
+          if (result.isError === true) counts.toolErrors += 1;
+          else counts.callsOk += 1;
+        } catch {
+          counts.callsFailed += 1;
+        }
+      }
+      if (kind === 'drop') {
+        counts.dropped += 1;
+        counts.calls += 1;
+        counts.byTool.sleep = (counts.byTool.sleep ?? 0) + 1;
+        const pending = client.callTool({ name: 'sleep', arguments: { ms: 60_000 } }).catch(() => undefined);
+        // Give the request time to leave, then drop the connection with it still running.
+        await delay(50);
+        await transport.close();
+        await pending;
+        counts.callsFailed += 1;
+      } else if (kind === 'idle') {
+        counts.idled += 1;
+        await transport.close();
+      } else {
+        await transport.terminateSession();
+        counts.deleted += 1;
+        await client.close();
+      }
+    } catch {
+      counts.callsFailed += 1;
+      await client.close().catch(() => {});
+    }
+  }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
