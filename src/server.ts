@@ -6,6 +6,8 @@ import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp
 import type { Meter, MeterProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
+import { TrustedProxies } from './core/trusted-proxies.js';
+import { createRequestGuard } from './transport/request-guard.js';
 import { createLogMonitor } from './core/log-monitor.js';
 import { silentLogger, type Logger } from './core/logger.js';
 import { SessionTracker } from './core/session-tracker.js';
@@ -64,6 +66,14 @@ export interface MonitoredServerOptions {
   enableJsonResponse?: boolean;
   /** Largest request body. @default 4 MiB */
   maxBodyBytes?: number;
+  /** Sessions open or being set up at most; new ones get 503 past it. 0: no limit. @default 0 */
+  maxSessions?: number;
+  /** Peers (addresses, CIDRs) whose X-Forwarded-For / X-Real-IP is believed. @default none */
+  trustProxy?: readonly string[];
+  /** Host header values accepted on the MCP routes (DNS-rebinding protection). @default any */
+  allowedHosts?: readonly string[];
+  /** Origin header values accepted on the MCP routes when sent. @default any */
+  allowedOrigins?: readonly string[];
   /** Settings shown by /api/mcp/status; no secrets. @default {} */
   config?: Readonly<Record<string, unknown>>;
   /** Epoch milliseconds. @default Date.now */
@@ -134,14 +144,19 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     tracker,
     logger,
     idleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000,
+    maxSessions: options.maxSessions,
     now: options.now,
   });
   const maskIp = createIpMasker(options.ipMasking ?? 'truncate');
+  const proxies = new TrustedProxies(options.trustProxy ?? []);
+  const clientIp = (req: IncomingMessage): string =>
+    maskIp(proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']));
+  const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, tracker);
   const host = new StreamableHttpHost({
     serverFactory: options.serverFactory,
     tracker,
     sessions,
-    maskIp,
+    clientIp,
     logger,
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
@@ -149,7 +164,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
-    ? new SseHost({ serverFactory: options.serverFactory, tracker, sessions, maskIp, logger, messagesPath: ssePaths.messages, maxBodyBytes: options.maxBodyBytes })
+    ? new SseHost({ serverFactory: options.serverFactory, tracker, sessions, clientIp, logger, messagesPath: ssePaths.messages, maxBodyBytes: options.maxBodyBytes })
     : undefined;
 
   let running = false;
@@ -174,10 +189,13 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     if (path === endpoint) {
+      if (guard && !guard(req, res)) return;
       void host.handle(req, res);
     } else if (sseHost && path === ssePaths?.stream) {
+      if (guard && !guard(req, res)) return;
       void sseHost.handleStream(req, res);
     } else if (sseHost && path === ssePaths?.messages) {
+      if (guard && !guard(req, res)) return;
       void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
     } else if (serveAdmin) {
       adminHandler(req, res);
@@ -187,6 +205,13 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   });
 
   const adminServer = separateAdmin ? createServer((req, res) => adminHandler(req, res)) : undefined;
+  for (const server of [httpServer, adminServer]) {
+    if (!server) continue;
+    // A client must send its headers within 20 s and its whole request within 60 s; streams
+    // that answer for longer are unaffected (these bound the request, not the response).
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
+  }
   const port = await listen(httpServer, options.port ?? 3000, bindHost);
   const adminPort = adminServer
     ? await listen(adminServer, options.adminPort ?? 0, bindHost).catch(async (error: unknown) => {

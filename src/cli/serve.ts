@@ -33,6 +33,11 @@ export async function runServe(settings: Settings, version: string): Promise<voi
       ipMasking: settings.ipMasking,
       sessionIdleTimeoutSeconds: settings.sessionIdleTimeoutSeconds,
       historyLimit: settings.historyLimit,
+      trustProxy: settings.trustProxy,
+      allowedHosts: settings.allowedHosts,
+      allowedOrigins: settings.allowedOrigins,
+      maxSessions: settings.maxSessions,
+      maxBodyBytes: settings.maxBodyBytes,
       config: {
         version,
         metricsBackend: settings.metricsBackend,
@@ -42,6 +47,11 @@ export async function runServe(settings: Settings, version: string): Promise<voi
         adminPort: settings.adminPort ?? null,
         adminTokenSet: settings.adminToken !== undefined,
         monitoring: settings.monitoring,
+        trustProxy: settings.trustProxy,
+        allowedHosts: settings.allowedHosts,
+        allowedOrigins: settings.allowedOrigins,
+        maxSessions: settings.maxSessions,
+        maxBodyBytes: settings.maxBodyBytes,
       },
     });
   } catch (error) {

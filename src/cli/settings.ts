@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { IP_MASKING_MODES, type IpMaskingMode } from '../core/ip-masking.js';
+import { parseRange } from '../core/trusted-proxies.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,6 +20,11 @@ export interface Settings {
   historyLimit: number;
   logLevel: LogLevel;
   monitoring: boolean;
+  trustProxy: string[];
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  maxSessions: number;
+  maxBodyBytes: number;
 }
 
 /** A bad setting: the message names it and says what would be accepted. */
@@ -69,6 +75,42 @@ const bindAddress = (raw: string, where: string): string => {
   throw new SettingError(`${where}: "${raw}" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::`);
 };
 
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const cidrList = (raw: string, where: string): string[] => {
+  const items = list(raw);
+  for (const item of items) {
+    if (!parseRange(item)) throw new SettingError(`${where}: "${item}" is not an IP address or CIDR; use e.g. 10.0.0.0/8,127.0.0.1`);
+  }
+  return items;
+};
+
+const hostList = (raw: string, where: string): string[] => {
+  const items = list(raw);
+  for (const item of items) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(item)) throw new SettingError(`${where}: "${item}" is not a host or host:port`);
+  }
+  return items;
+};
+
+const originList = (raw: string, where: string): string[] => {
+  const items = list(raw);
+  for (const item of items) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== item) throw new SettingError(`${where}: "${item}" is not an origin; use e.g. https://app.example.com`);
+  }
+  return items;
+};
+
 const token = (raw: string, where: string): string => {
   if (raw.trim() === '' || /\s/.test(raw)) throw new SettingError(`${where}: the token must be non-empty and contain no white space`);
   return raw;
@@ -84,6 +126,11 @@ export const DEFINITIONS = [
   { key: 'metricsBackend', flag: 'metrics-backend', env: 'MCP_METRICS_BACKEND', shown: 'prom-client', help: `Metrics library: ${METRICS_BACKENDS.join(', ')}.`, parse: oneOf(METRICS_BACKENDS) },
   { key: 'ipMasking', flag: 'ip-masking', env: 'MCP_IP_MASKING', shown: 'truncate', help: 'How client addresses are shown: none, truncate (/24, /48) or hash.', parse: oneOf(IP_MASKING_MODES) },
   { key: 'historyLimit', flag: 'history-limit', env: 'MCP_CONNECTION_HISTORY_LIMIT', shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
+  { key: 'trustProxy', flag: 'trust-proxy', env: 'MCP_TRUST_PROXY', shown: '', help: 'Proxies (addresses, CIDRs) whose X-Forwarded-For is believed.', parse: cidrList },
+  { key: 'allowedHosts', flag: 'allowed-hosts', env: 'MCP_ALLOWED_HOSTS', shown: '', help: 'Host headers accepted on /mcp (DNS-rebinding protection); any if unset.', parse: hostList },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'MCP_ALLOWED_ORIGINS', shown: '', help: 'Origin headers accepted on /mcp when sent; any if unset.', parse: originList },
+  { key: 'maxSessions', flag: 'max-sessions', env: 'MCP_MAX_SESSIONS', shown: '0', help: 'Sessions open at most; new ones get 503 past it (0: no limit).', parse: wholeNumber(0, 10_000_000) },
+  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'MCP_MAX_BODY_BYTES', shown: '4194304', help: 'Largest request body; larger ones get 413.', parse: wholeNumber(1024, 1024 * 1024 * 1024, ' bytes') },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_CONNECTION_LOG_LEVEL', shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Definition<keyof Settings>[];
 
@@ -98,6 +145,11 @@ export const DEFAULTS: Settings = {
   historyLimit: 1000,
   logLevel: 'info',
   monitoring: true,
+  trustProxy: [],
+  allowedHosts: [],
+  allowedOrigins: [],
+  maxSessions: 0,
+  maxBodyBytes: 4 * 1024 * 1024,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -17,7 +17,8 @@ export type RejectReason =
   | 'invalid_request'
   | 'payload_too_large'
   | 'unauthorized'
-  | 'forbidden_host';
+  | 'forbidden_host'
+  | 'too_many_sessions';
 
 export const CLOSE_REASONS: readonly CloseReason[] = ['client_delete', 'idle_timeout', 'server_shutdown', 'transport_error'];
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -28,6 +29,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'payload_too_large',
   'unauthorized',
   'forbidden_host',
+  'too_many_sessions',
 ];
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse'];
 

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import type { IpMasker } from '../core/ip-masking.js';
 import type { SessionStart } from '../core/session-tracker.js';
 
 /** Longest user agent kept; longer ones are cut. */
@@ -22,10 +21,10 @@ export function initializeParams(body: unknown): InitializeParams | undefined {
 }
 
 /** What the tracker records about a new session, from its initialize request and HTTP request. */
-export function sessionFacts(req: IncomingMessage, init: InitializeParams, maskIp: IpMasker): Omit<SessionStart, 'sessionId' | 'transport'> {
+export function sessionFacts(req: IncomingMessage, init: InitializeParams, clientIP: string): Omit<SessionStart, 'sessionId' | 'transport'> {
   const requested = asString(init.protocolVersion);
   return {
-    clientIP: maskIp(req.socket.remoteAddress),
+    clientIP,
     userAgent: asString(req.headers['user-agent']).slice(0, MAX_USER_AGENT_LENGTH),
     clientName: asString(init.clientInfo?.name),
     clientVersion: asString(init.clientInfo?.version),

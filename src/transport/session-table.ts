@@ -3,6 +3,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../core/logger.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
+import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 
 /** What a server factory must return: an McpServer or a low-level Server both fit. */
 export interface ConnectableServer {
@@ -31,6 +32,8 @@ export interface SessionTableOptions {
   logger: Logger;
   /** Close sessions with no activity for this long; 0 never does. @default 0 */
   idleTimeoutMs?: number;
+  /** Sessions open or being set up at most; new ones get 503 past it. 0: no limit. @default 0 */
+  maxSessions?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -60,14 +63,34 @@ export class SessionTable {
     }
   }
 
-  /** True once closeAll began: hosts refuse new sessions. */
-  get closing(): boolean {
-    return this.closingAll;
-  }
-
   /** Open sessions. */
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Sessions open or being set up (a legacy SSE stream before its initialize). */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Whether a new session may start. If not, answers 503 with a JSON-RPC error (shutting
+   * down, or at --max-sessions, counted as too_many_sessions); sessions already open go on.
+   */
+  admit(res: ServerResponse): boolean {
+    if (this.closingAll) {
+      sendJsonRpcError(res, 503, JSONRPC.serverError, 'Server is shutting down', { Connection: 'close' });
+      return false;
+    }
+    const max = this.options.maxSessions ?? 0;
+    if (max > 0 && this.live.size >= max) {
+      this.options.tracker.reject('too_many_sessions');
+      sendJsonRpcError(res, 503, JSONRPC.serverError, `Too many sessions: this server holds at most ${max}; try again later`, {
+        'Retry-After': '5',
+      });
+      return false;
+    }
+    return true;
   }
 
   add(session: HostedSession): void {

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import type { IpMasker } from '../core/ip-masking.js';
 import type { Logger } from '../core/logger.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
@@ -14,7 +13,8 @@ export interface SseHostOptions {
   tracker: SessionTracker;
   /** Shared with the other transports of the same server. */
   sessions: SessionTable;
-  maskIp: IpMasker;
+  /** The client's address as the API may show it (trusted proxies resolved, masked). */
+  clientIp: (req: IncomingMessage) => string;
   logger: Logger;
   /** Path the client posts its messages to. @default '/messages' */
   messagesPath?: string;
@@ -45,10 +45,7 @@ export class SseHost {
       sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: open the stream with GET', { Allow: 'GET' });
       return;
     }
-    if (sessions.closing) {
-      sendJsonRpcError(res, 503, JSONRPC.serverError, 'Server is shutting down', { Connection: 'close' });
-      return;
-    }
+    if (!sessions.admit(res)) return;
     try {
       const transport = new SSEServerTransport(this.messagesPath, res);
       const server = await this.options.serverFactory();
@@ -104,7 +101,7 @@ export class SseHost {
         if (init !== undefined) {
           this.unestablished.delete(sessionId);
           sessions.register(sessionId, session);
-          tracker.establish({ sessionId, transport: 'sse', ...sessionFacts(req, init, this.options.maskIp) });
+          tracker.establish({ sessionId, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) });
           // The open stream is a request in flight for as long as the session lives.
           session.inFlight += 1;
         }

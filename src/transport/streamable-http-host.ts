@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { IpMasker } from '../core/ip-masking.js';
 import type { Logger } from '../core/logger.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
@@ -17,7 +16,8 @@ export interface StreamableHttpHostOptions {
   tracker: SessionTracker;
   /** Shared with the other transports of the same server. */
   sessions: SessionTable;
-  maskIp: IpMasker;
+  /** The client's address as the API may show it (trusted proxies resolved, masked). */
+  clientIp: (req: IncomingMessage) => string;
   logger: Logger;
   /** Lets clients resume streams after a reconnect. @default none */
   eventStore?: EventStore;
@@ -105,12 +105,9 @@ export class StreamableHttpHost {
   }
 
   private async startSession(req: IncomingMessage, res: ServerResponse, body: unknown, init: InitializeParams): Promise<void> {
-    const { tracker, maskIp, logger } = this.options;
-    if (this.sessions.closing) {
-      sendJsonRpcError(res, 503, JSONRPC.serverError, 'Server is shutting down', { Connection: 'close' });
-      return;
-    }
-    const facts = sessionFacts(req, init, maskIp);
+    const { tracker, clientIp, logger } = this.options;
+    if (!this.sessions.admit(res)) return;
+    const facts = sessionFacts(req, init, clientIp(req));
 
     let hosted: HostedSession | undefined;
     const transport = new StreamableHTTPServerTransport({

@@ -29,6 +29,11 @@ const EXPECTED_DEFAULTS: Settings = {
   historyLimit: 1000,
   logLevel: 'info',
   monitoring: true,
+  trustProxy: [],
+  allowedHosts: [],
+  allowedOrigins: [],
+  maxSessions: 0,
+  maxBodyBytes: 4194304,
 };
 
 describe('resolveSettings defaults', () => {
@@ -78,6 +83,11 @@ describe('resolveSettings precedence', () => {
           MCP_CONNECTION_HISTORY_LIMIT: '5',
           MCP_CONNECTION_LOG_LEVEL: 'debug',
           MCP_CONNECTION_MONITORING_ENABLED: 'true',
+          MCP_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+          MCP_ALLOWED_HOSTS: 'localhost,mcp.example.com:443',
+          MCP_ALLOWED_ORIGINS: 'https://app.example.com',
+          MCP_MAX_SESSIONS: '500',
+          MCP_MAX_BODY_BYTES: '65536',
         },
       ),
     ).toEqual({
@@ -91,6 +101,11 @@ describe('resolveSettings precedence', () => {
       historyLimit: 5,
       logLevel: 'debug',
       monitoring: true,
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      allowedHosts: ['localhost', 'mcp.example.com:443'],
+      allowedOrigins: ['https://app.example.com'],
+      maxSessions: 500,
+      maxBodyBytes: 65536,
     });
   });
 
@@ -108,6 +123,11 @@ describe('resolveSettings precedence', () => {
           'history-limit': '0',
           'log-level': 'silent',
           'no-monitoring': true,
+          'trust-proxy': '::1,fd00::/8',
+          'allowed-hosts': '[::1]:3000',
+          'allowed-origins': 'http://localhost:3000,https://a.example',
+          'max-sessions': '1',
+          'max-body-bytes': '1024',
         },
         {},
       ),
@@ -122,6 +142,11 @@ describe('resolveSettings precedence', () => {
       historyLimit: 0,
       logLevel: 'silent',
       monitoring: false,
+      trustProxy: ['::1', 'fd00::/8'],
+      allowedHosts: ['[::1]:3000'],
+      allowedOrigins: ['http://localhost:3000', 'https://a.example'],
+      maxSessions: 1,
+      maxBodyBytes: 1024,
     });
   });
 
