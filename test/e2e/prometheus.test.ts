@@ -1,0 +1,271 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { LoadGenerator, type LoadSummary } from '../../src/loadgen/load-generator.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const children: ChildProcess[] = [];
+let workDir = '';
+
+function requirePrometheus(): void {
+  for (const tool of ['prometheus', 'promtool']) {
+    if (spawnSync(tool, ['--version']).error) {
+      throw new Error(`${tool} not found: install the Debian package "prometheus" (apt-get install -y prometheus), as .ci/run does`);
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `mcp-exporter serve` and resolves with its MCP URL once it listens. */
+function startExporter(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, MCP_PORT: '', MCP_CONNECTION_LOG_LEVEL: '' },
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      const match = /"mcp":"([^"]+)"/.exec(buffer);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`exporter exited with ${code}`)));
+  });
+}
+
+/** Polls `check` until it returns a value (not undefined); fails after `ms`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface PromResult {
+  status: string;
+  error?: string;
+  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+let promUrl = '';
+async function query(expr: string, time?: number): Promise<PromResult> {
+  const at = time === undefined ? '' : `&time=${time}`;
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}${at}`);
+  return (await res.json()) as PromResult;
+}
+async function scalar(expr: string): Promise<number | undefined> {
+  const result = await query(expr);
+  const value = result.data?.result[0]?.value[1];
+  return value === undefined ? undefined : Number(value);
+}
+
+interface Panel {
+  title?: string;
+  type?: string;
+  targets?: { expr?: string; refId?: string }[];
+  panels?: Panel[];
+}
+
+/** Every PromQL expression of every panel of every dashboard, with Grafana's variables filled in. */
+function dashboardQueries(): { dashboard: string; panel: string; expr: string }[] {
+  const dir = join(ROOT, 'grafana/dashboards');
+  const out: { dashboard: string; panel: string; expr: string }[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string; panels: Panel[] };
+    const walk = (panels: Panel[]): void => {
+      for (const panel of panels) {
+        for (const target of panel.targets ?? []) {
+          if (target.expr) out.push({ dashboard: dashboard.title, panel: panel.title ?? '(untitled)', expr: fillVariables(target.expr) });
+        }
+        walk(panel.panels ?? []);
+      }
+    };
+    walk(dashboard.panels);
+  }
+  return out;
+}
+
+function fillVariables(expr: string): string {
+  return expr
+    .replace(/\$\{?job\}?/g, 'mcp-exporter')
+    .replace(/\$\{?instance(?::[a-z]+)?\}?/g, '.+')
+    .replace(/\$__rate_interval/g, '10s')
+    .replace(/\$__interval/g, '2s')
+    .replace(/\$__range/g, '5m');
+}
+
+function alertRules(): { alert: string; expr: string }[] {
+  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] };
+  return doc.groups.flatMap((group) => group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert ?? '', expr: rule.expr })));
+}
+
+describe('end to end with a real Prometheus', () => {
+  let summary: LoadSummary;
+  /** A moment inside the traffic (epoch seconds), where rate() windows see it. */
+  let duringTraffic = 0;
+
+  beforeAll(async () => {
+    requirePrometheus();
+    workDir = mkdtempSync(join(tmpdir(), 'mcp-exporter-prom-'));
+    const urls = await Promise.all([startExporter(['--session-idle-timeout', '2']), startExporter(['--session-idle-timeout', '2'])]);
+    const targets = urls.map((url) => new URL(url).host);
+    const port = await freePort();
+    writeFileSync(
+      join(workDir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${join(ROOT, 'prometheus/alerts.yml')}`,
+        'scrape_configs:',
+        '  - job_name: mcp-exporter',
+        '    static_configs:',
+        `      - targets: [${targets.map((t) => `"${t}"`).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
+    const prometheus = spawn('prometheus', [
+      `--config.file=${join(workDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(workDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ]);
+    children.push(prometheus);
+    promUrl = `http://127.0.0.1:${port}`;
+    await eventually('Prometheus to be ready', async () => {
+      const ready = await fetch(`${promUrl}/-/ready`).catch(() => undefined);
+      return ready?.ok ? true : undefined;
+    });
+
+    // Prometheus scrapes its first round a few seconds after it is ready: start the traffic once both targets are up.
+    await eventually('both exporters scraped', async () => ((await scalar('count(up{job="mcp-exporter"} == 1)')) === 2 ? true : undefined));
+    const generator = new LoadGenerator({
+      urls,
+      rate: 20,
+      callsPerSession: 3,
+      errorShare: 0.2,
+      idleShare: 0.15,
+      dropShare: 0.1,
+      durationSeconds: 0,
+      maxSessions: 60,
+      concurrency: 20,
+      seed: 7,
+      clientNames: ['claude-desktop', 'cursor', 'vscode'],
+    });
+    summary = await generator.run();
+    // A second after the traffic, a 10 s rate() window holds several scrapes of it.
+    duringTraffic = Date.now() / 1000 + 1;
+    // Idle and dropped sessions end by the servers' 2 s idle timeout; wait until Prometheus has seen it all.
+    await eventually(
+      'every session closed and scraped',
+      async () => ((await scalar('sum(mcp_server_sessions_closed_total)')) === summary.sessionsStarted ? true : undefined),
+    );
+    await eventually(
+      'the dropped calls recorded and scraped',
+      async () =>
+        (await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="sleep"})')) === (summary.perUrl[urls[0] ?? '']?.byTool.sleep ?? 0) + (summary.perUrl[urls[1] ?? '']?.byTool.sleep ?? 0)
+          ? true
+          : undefined,
+    );
+    await eventually('every rule evaluated once', async () => {
+      const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
+      const all = rules.data.groups.flatMap((g) => g.rules);
+      return all.length > 0 && all.every((r) => r.health !== 'unknown') ? true : undefined;
+    });
+  }, 90_000);
+
+  afterAll(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('the sums across both instances equal what loadgen did', async () => {
+    expect(summary.sessionsStarted).toBe(60);
+    expect(summary.sessionsFailed).toBe(0);
+    const byTool = (tool: string) => Object.values(summary.perUrl).reduce((sum, counts) => sum + (counts.byTool[tool] ?? 0), 0);
+    expect(await scalar('sum(mcp_server_sessions_total)')).toBe(summary.sessionsStarted);
+    expect(await scalar('sum(mcp_server_sessions_active)')).toBe(0);
+    expect(await scalar('count(count by (instance) (mcp_server_sessions_total))')).toBe(2);
+    expect(await scalar('sum(mcp_server_sessions_closed_total{reason="client_delete"})')).toBe(summary.deleted);
+    expect(await scalar('sum(mcp_server_sessions_closed_total{reason="idle_timeout"})')).toBe(summary.idled + summary.dropped);
+    expect(await scalar('sum(mcp_server_session_duration_seconds_count)')).toBe(summary.sessionsStarted);
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{mcp_method_name="initialize"})')).toBe(summary.sessionsStarted);
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="echo"})')).toBe(byTool('echo'));
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="fail",error_type="tool_error"})')).toBe(summary.toolErrors);
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="sleep",error_type="_OTHER"})')).toBe(summary.dropped);
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call"})')).toBe(summary.calls);
+  });
+
+  it('every dashboard query parses and returns data', async () => {
+    const queries = dashboardQueries();
+    expect(queries.length).toBeGreaterThanOrEqual(20);
+    const failures: string[] = [];
+    for (const { dashboard, panel, expr } of queries) {
+      const result = await query(expr, duringTraffic);
+      if (result.status !== 'success') failures.push(`${dashboard} / ${panel}: ${result.error ?? 'error'}: ${expr}`);
+      else if ((result.data?.result.length ?? 0) === 0) failures.push(`${dashboard} / ${panel}: no data: ${expr}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('every alert rule expression parses', async () => {
+    const rules = alertRules();
+    expect(rules.length).toBeGreaterThanOrEqual(7);
+    const failures: string[] = [];
+    for (const { alert, expr } of rules) {
+      const result = await query(expr);
+      if (result.status !== 'success') failures.push(`${alert}: ${result.error ?? 'error'}`);
+    }
+    expect(failures).toEqual([]);
+    // Prometheus loaded the same rules and evaluates them without error.
+    const loaded = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+    };
+    const health = loaded.data.groups.flatMap((g) => g.rules).map((r) => `${r.name}:${r.health}${r.lastError ? `:${r.lastError}` : ''}`);
+    expect(health.sort()).toEqual(rules.map((r) => `${r.alert}:ok`).sort());
+  });
+});
+
+describe('promtool', () => {
+  it('checks the alert rules and the compose Prometheus config', () => {
+    requirePrometheus();
+    const rules = spawnSync('promtool', ['check', 'rules', join(ROOT, 'prometheus/alerts.yml')], { encoding: 'utf8' });
+    expect({ status: rules.status, stderr: rules.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('passes the alert rule unit tests, one firing case and one near miss per alert', () => {
+    requirePrometheus();
+    const result = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(ROOT, 'prometheus'), encoding: 'utf8' });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    const tests = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.test.yml'), 'utf8')) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+    };
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
+    for (const { alert } of alertRules()) {
+      const mine = cases.filter((c) => c.alertname === alert);
+      expect(mine.some((c) => (c.exp_alerts?.length ?? 0) > 0), `${alert} fires somewhere`).toBe(true);
+      expect(mine.some((c) => (c.exp_alerts?.length ?? 0) === 0), `${alert} has a near miss`).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+// No Docker engine runs here: the stack is checked by reading it, file against file.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const read = (path: string): unknown => parseYaml(readFileSync(join(ROOT, path), 'utf8'));
+
+interface Service {
+  build?: string;
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: string[] | Record<string, unknown>;
+}
+const compose = read('docker-compose.yml') as { services: Record<string, Service> };
+const services = compose.services;
+
+/** The port a service listens on inside its container, from its command or its image's default. */
+function containerPort(name: string): number {
+  const service = services[name];
+  if (!service) throw new Error(`no service ${name}`);
+  const command = service.command ?? [];
+  const flag = command.indexOf('--port');
+  if (flag >= 0) return Number(command[flag + 1]);
+  const defaults: Record<string, number> = { prometheus: 9090, alertmanager: 9093, grafana: 3000 };
+  const image = (service.image ?? '').split('/').pop()?.split(':')[0] ?? '';
+  const port = defaults[image];
+  if (port === undefined) throw new Error(`no known port for ${name}`);
+  return port;
+}
+
+function expectTarget(target: string): void {
+  const [host = '', port = ''] = target.split(':');
+  expect(Object.keys(services), `${target}: no such service`).toContain(host);
+  expect(containerPort(host), `${target}: ${host} listens elsewhere`).toBe(Number(port));
+}
+
+describe('docker-compose stack', () => {
+  it('has the services the operator view needs', () => {
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'exporter-1', 'exporter-2', 'grafana', 'loadgen', 'prometheus']);
+  });
+
+  it('mounts only files and folders that exist', () => {
+    const mounts = Object.entries(services).flatMap(([name, s]) => (s.volumes ?? []).map((v) => [name, v.split(':')[0] ?? ''] as const));
+    expect(mounts.length).toBeGreaterThanOrEqual(4);
+    for (const [name, host] of mounts) expect(existsSync(join(ROOT, host)), `${name} mounts ${host}`).toBe(true);
+  });
+
+  it('builds the exporter and loadgen from this repository, with a Dockerfile whose sources exist', () => {
+    for (const name of ['exporter-1', 'exporter-2', 'loadgen']) expect(services[name]?.build).toBe('.');
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(' '));
+    expect(copies).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']);
+    for (const source of copies) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    expect(dockerfile).toContain('CMD ["node", "dist/cli/main.js", "serve", "--host", "0.0.0.0"]');
+  });
+
+  it('publishes each port once, to the port the container listens on', () => {
+    const published = Object.entries(services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => {
+        const [host = '', inside = ''] = p.split(':');
+        expect(Number(inside), `${name} publishes ${p}`).toBe(containerPort(name));
+        return host;
+      }),
+    );
+    expect(new Set(published).size).toBe(published.length);
+  });
+
+  it('scrapes, alerts and drives load at services that exist, on their ports', () => {
+    const prometheus = read('prometheus/prometheus.yml') as {
+      rule_files: string[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const scrape = prometheus.scrape_configs.find((c) => c.job_name === 'mcp-exporter');
+    const targets = scrape?.static_configs.flatMap((c) => c.targets) ?? [];
+    expect(targets).toEqual(['exporter-1:3000', 'exporter-2:3000']);
+    targets.forEach(expectTarget);
+    prometheus.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)).forEach(expectTarget);
+    for (const file of prometheus.rule_files) expect(existsSync(join(ROOT, 'prometheus', file)), file).toBe(true);
+
+    const loadgen = services.loadgen?.command ?? [];
+    const urls = loadgen.flatMap((arg, i) => (loadgen[i - 1] === '--url' ? [arg] : []));
+    expect(urls).toEqual(['http://exporter-1:3000/mcp', 'http://exporter-2:3000/mcp']);
+    urls.forEach((url) => expectTarget(new URL(url).host));
+  });
+
+  it('provisions Grafana with the Prometheus service and the mounted dashboards', () => {
+    const datasources = read('grafana/provisioning/datasources/prometheus.yml') as { datasources: { type: string; url: string; uid: string }[] };
+    const prom = datasources.datasources.find((d) => d.type === 'prometheus');
+    expect(prom?.url).toBe('http://prometheus:9090');
+    expectTarget(new URL(prom?.url ?? '').host);
+    const providers = read('grafana/provisioning/dashboards/mcp-exporter.yml') as { providers: { options: { path: string } }[] };
+    const mount = (services.grafana?.volumes ?? []).find((v) => v.startsWith('./grafana/dashboards:'));
+    expect(mount?.split(':')[1]).toBe(providers.providers[0]?.options.path);
+  });
+
+  it('dashboards use the datasource variable, units on every panel and $__rate_interval in every rate', () => {
+    for (const file of ['grafana/dashboards/mcp-overview.json', 'grafana/dashboards/mcp-process.json']) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      expect(text, file).not.toContain('${DS_');
+      const dashboard = JSON.parse(text) as {
+        uid: string;
+        templating: { list: { name: string; type: string }[] };
+        panels: { id: number; title: string; datasource: { uid: string }; fieldConfig: { defaults: { unit?: string } }; targets: { expr: string }[] }[];
+      };
+      expect(dashboard.templating.list.map((v) => `${v.name}:${v.type}`).slice(0, 3)).toEqual(['datasource:datasource', 'job:query', 'instance:query']);
+      expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+      for (const panel of dashboard.panels) {
+        expect(panel.datasource.uid, panel.title).toBe('${datasource}');
+        expect(panel.fieldConfig.defaults.unit, `${panel.title} has a unit`).toBeTruthy();
+        for (const { expr } of panel.targets) {
+          for (const range of expr.matchAll(/\[([^\]]+)\]/g)) expect(range[1], `${panel.title}: ${expr}`).toBe('$__rate_interval');
+          expect(expr, `${panel.title} selects job and instance`).toMatch(/job=~"\$job",instance=~"\$instance"/);
+        }
+      }
+    }
+  });
+});
