@@ -33,7 +33,9 @@ function toBigInt(address: string): { version: 4 | 6; value: bigint } | undefine
 
 /** Parses one address or CIDR (`10.0.0.0/8`, `::1`, `fd00::/8`); undefined when it is neither. */
 export function parseRange(text: string): Range | undefined {
-  const [address = '', prefix] = text.trim().split('/', 2);
+  const parts = text.trim().split('/');
+  if (parts.length > 2) return undefined;
+  const [address = '', prefix] = parts;
   const parsed = toBigInt(address);
   if (!parsed) return undefined;
   const width = parsed.version === 4 ? 32 : 128;

@@ -15,8 +15,9 @@ const asString = (value: unknown): string => (typeof value === 'string' ? value 
 /** The params of `body` when it is an initialize request (cheaply: the SDK validates it fully), else undefined. */
 export function initializeParams(body: unknown): InitializeParams | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const message = body as { method?: unknown; params?: unknown };
-  if (message.method !== 'initialize') return undefined;
+  const message = body as { method?: unknown; params?: unknown; id?: unknown };
+  // Without an id it is a notification: the SDK would start a session whose id no client ever receives.
+  if (message.method !== 'initialize' || (typeof message.id !== 'string' && typeof message.id !== 'number')) return undefined;
   return typeof message.params === 'object' && message.params !== null ? (message.params as InitializeParams) : {};
 }
 
