@@ -34,12 +34,15 @@ export interface SessionTrackerOptions {
 class SessionRecord {
   lastActivity: number;
   requestCount = 1;
+  /** Made once: every read of the session needs it. */
+  readonly connectedAtIso: string;
 
   constructor(
     readonly start: SessionStart,
     readonly connectedAt: number,
   ) {
     this.lastActivity = connectedAt;
+    this.connectedAtIso = new Date(connectedAt).toISOString();
   }
 
   toInfo(): ConnectionInfo {
@@ -48,13 +51,32 @@ class SessionRecord {
       sessionId: s.sessionId,
       clientIP: s.clientIP,
       userAgent: s.userAgent,
-      connectedAt: new Date(this.connectedAt).toISOString(),
+      connectedAt: this.connectedAtIso,
+      lastActivity: this.lastActivity === this.connectedAt ? this.connectedAtIso : new Date(this.lastActivity).toISOString(),
+      requestCount: this.requestCount,
+      transport: s.transport,
+      clientName: s.clientName,
+      clientVersion: s.clientVersion,
+      protocolVersion: s.protocolVersion,
+    };
+  }
+
+  toClosed(closedAt: number, reason: CloseReason): ClosedConnectionInfo {
+    const s = this.start;
+    return {
+      sessionId: s.sessionId,
+      clientIP: s.clientIP,
+      userAgent: s.userAgent,
+      connectedAt: this.connectedAtIso,
       lastActivity: new Date(this.lastActivity).toISOString(),
       requestCount: this.requestCount,
       transport: s.transport,
       clientName: s.clientName,
       clientVersion: s.clientVersion,
       protocolVersion: s.protocolVersion,
+      closedAt: new Date(closedAt).toISOString(),
+      durationMs: Math.max(0, closedAt - this.connectedAt),
+      reason,
     };
   }
 }
@@ -128,15 +150,9 @@ export class SessionTracker {
     const record = this.sessions.get(sessionId);
     if (!record) return undefined;
     this.sessions.delete(sessionId);
-    const closedAt = this.now();
-    const durationMs = Math.max(0, closedAt - record.connectedAt);
-    const closed: ClosedConnectionInfo = {
-      ...record.toInfo(),
-      closedAt: new Date(closedAt).toISOString(),
-      durationMs,
-      reason,
-    };
-    this.notify((m) => m.onConnectionClosed?.(sessionId, durationMs, closed));
+    const closed = record.toClosed(this.now(), reason);
+    if (this.monitors.length === 0) return closed;
+    this.notify((m) => m.onConnectionClosed?.(sessionId, closed.durationMs, closed));
     this.notifyChange();
     return closed;
   }
