@@ -76,6 +76,7 @@ const ZERO_REJECTED = [
   'mcp_server_requests_rejected_total{reason="payload_too_large"} 0',
   'mcp_server_requests_rejected_total{reason="unauthorized"} 0',
   'mcp_server_requests_rejected_total{reason="forbidden_host"} 0',
+  'mcp_server_requests_rejected_total{reason="too_many_sessions"} 0',
 ];
 
 describe('PromClientMonitor', () => {
@@ -215,6 +216,7 @@ describe('PromClientMonitor', () => {
       'mcp_server_requests_rejected_total{reason="payload_too_large"} 1',
       'mcp_server_requests_rejected_total{reason="unauthorized"} 2',
       'mcp_server_requests_rejected_total{reason="forbidden_host"} 0',
+      'mcp_server_requests_rejected_total{reason="too_many_sessions"} 0',
     ]);
   });
 
