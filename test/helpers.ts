@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Registry } from 'prom-client';
+import { afterEach } from 'vitest';
 import { createDemoServer } from '../src/demo/demo-server.js';
 import { startMonitoredServer, type MonitoredServer, type MonitoredServerOptions } from '../src/server.js';
 
@@ -53,4 +54,33 @@ export async function postRaw(url: string, body: string, headers: Record<string,
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
     body,
   });
+}
+
+/**
+ * The servers and clients one test file starts, closed after each test (clients first).
+ * Call once at the top of the file.
+ */
+export function useDemoServers() {
+  const servers: MonitoredServer[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((cleanup) => cleanup().catch(() => {})));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return {
+    demo: async (options: Partial<MonitoredServerOptions> = {}): Promise<MonitoredServer> => {
+      const server = await startDemo(options);
+      servers.push(server);
+      return server;
+    },
+    client: async (server: MonitoredServer, name: string): Promise<ConnectedClient> => {
+      const connected = await connectClient(server.url, name);
+      cleanups.push(() => connected.client.close());
+      return connected;
+    },
+    /** Something else to undo after the test (a listener, a client of another kind). */
+    onCleanup: (cleanup: () => Promise<unknown>): void => {
+      cleanups.push(cleanup);
+    },
+  };
 }

@@ -6,7 +6,8 @@ import { SettingError, type Settings } from './settings.js';
 
 /** `mcp-exporter serve`: the demo server, monitored, until SIGINT or SIGTERM. */
 export async function runServe(settings: Settings, version: string): Promise<void> {
-  const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } });
+  // Synchronous writes: the lines of a shutdown reach stdout in order, before the process exits.
+  const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
   let backend: BackendSetup | undefined;
   try {
     backend = settings.monitoring ? setUpMetricsBackend(settings.metricsBackend, process.env, version, logger) : undefined;

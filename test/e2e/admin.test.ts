@@ -3,35 +3,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAdminHandler } from '../../src/http/admin-routes.js';
 import { createAdminRouter } from '../../src/http/express-router.js';
 import { promClientRenderer } from '../../src/metrics/exposition.js';
 import { addProcessMetrics } from '../../src/metrics/process-metrics.js';
-import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, connectClient, getJson, samples, scrape, startDemo, type ConnectedClient } from '../helpers.js';
+import { adminUrl, getJson, samples, scrape, useDemoServers } from '../helpers.js';
 
-const servers: MonitoredServer[] = [];
-const clients: ConnectedClient[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-
-async function demo(...args: Parameters<typeof startDemo>): Promise<MonitoredServer> {
-  const server = await startDemo(...args);
-  servers.push(server);
-  return server;
-}
-
-async function client(server: MonitoredServer, name: string): Promise<ConnectedClient> {
-  const connected = await connectClient(server.url, name);
-  clients.push(connected);
-  return connected;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  await Promise.all(cleanups.splice(0).map((f) => f()));
-});
+const { demo, client, onCleanup } = useDemoServers();
 
 describe('/api/mcp routes', () => {
   it('pages connections with limit and offset, oldest first', async () => {
@@ -110,7 +89,7 @@ describe('/api/mcp routes', () => {
     const handler = createAdminHandler({ tracker: server.tracker, metrics: null, endpoint: '/mcp', isRunning: () => false });
     const listener = createServer((req, res) => handler(req, res));
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', () => resolve()));
-    cleanups.push(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+    onCleanup(() => new Promise<void>((resolve) => listener.close(() => resolve())));
     const health = await getJson(`http://127.0.0.1:${(listener.address() as AddressInfo).port}/api/mcp/health`);
     expect(health.status).toBe(503);
     expect(health.body).toMatchObject({ healthy: false, serverRunning: false, toolsCount: 0 });
@@ -163,7 +142,7 @@ describe('mounting in a host app', () => {
     app.use('/admin', createAdminRouter({ tracker: server.tracker, metrics: promClientRenderer(registry), endpoint: '/mcp' }));
     const listener = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => listener.once('listening', () => resolve()));
-    cleanups.push(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+    onCleanup(() => new Promise<void>((resolve) => listener.close(() => resolve())));
     const base = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
 
     await client(server, 'alpha');

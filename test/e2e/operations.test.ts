@@ -1,30 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
-import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, connectClient, getJson, postRaw, samples, scrape, startDemo, type ConnectedClient } from '../helpers.js';
+import { adminUrl, getJson, postRaw, samples, scrape, useDemoServers } from '../helpers.js';
 
-const servers: MonitoredServer[] = [];
-const clients: { close(): Promise<void> }[] = [];
-
-async function demo(...args: Parameters<typeof startDemo>): Promise<MonitoredServer> {
-  const server = await startDemo(...args);
-  servers.push(server);
-  return server;
-}
-
-async function client(server: MonitoredServer, name: string): Promise<ConnectedClient> {
-  const connected = await connectClient(server.url, name);
-  clients.push(connected.client);
-  return connected;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { demo, client, onCleanup } = useDemoServers();
 
 /** Resolves with each closed session as it closes; `next()` waits for the next one. */
 function closeWatcher() {
@@ -248,7 +229,7 @@ describe('legacy SSE transport', () => {
     const c = new Client({ name: 'sse-client', version: '2.0.0' });
     const transport = new SSEClientTransport(new URL(server.url.replace(/\/mcp$/, '/sse')));
     await c.connect(transport);
-    clients.push(c);
+    onCleanup(() => c.close());
     expect(await c.callTool({ name: 'echo', arguments: { text: 'over sse' } })).toEqual({ content: [{ type: 'text', text: 'over sse' }] });
 
     const list = (await getJson(adminUrl(server, '/api/mcp/connections'))).body as { connections: Record<string, unknown>[] };
@@ -301,7 +282,7 @@ describe('legacy SSE transport', () => {
     const server = await demo({ monitor: closes.monitor });
     const c = new Client({ name: 'sse-shutdown', version: '1' });
     await c.connect(new SSEClientTransport(new URL(server.url.replace(/\/mcp$/, '/sse'))));
-    clients.push(c);
+    onCleanup(() => c.close());
     await server.close();
     const closed = await closes.next();
     expect([closed.transport, closed.reason]).toEqual(['sse', 'server_shutdown']);

@@ -1,30 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { ClosedConnectionInfo, ConnectionInfo, ConnectionMonitor, ConnectionStats } from '../../src/core/types.js';
 import { createDemoServer } from '../../src/demo/demo-server.js';
 import { startStreamableMcpServer } from '../../src/compat.js';
 import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, connectClient, getJson, postRaw, samples, scrape, startDemo, type ConnectedClient } from '../helpers.js';
+import { adminUrl, getJson, postRaw, samples, scrape, useDemoServers } from '../helpers.js';
 
-const servers: MonitoredServer[] = [];
-const clients: ConnectedClient[] = [];
-
-async function demo(...args: Parameters<typeof startDemo>): Promise<MonitoredServer> {
-  const server = await startDemo(...args);
-  servers.push(server);
-  return server;
-}
-
-async function client(server: MonitoredServer, name: string): Promise<ConnectedClient> {
-  const connected = await connectClient(server.url, name);
-  clients.push(connected);
-  return connected;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { demo, client, onCleanup } = useDemoServers();
 
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
@@ -194,7 +176,7 @@ describe('sessions over real Streamable HTTP clients', () => {
       onConnectionClosed: (sessionId: string, duration: number) => events.push(`closed ${typeof sessionId} ${typeof duration}`),
     };
     const server = await startStreamableMcpServer(createDemoServer, '/mcp', 0, undefined, legacy);
-    servers.push(server);
+    onCleanup(() => server.close());
     const c = await client(server, 'legacy');
     expect(lastStats?.activeConnections).toBe(1);
     expect(lastStats?.connections.map((x) => x.sessionId)).toEqual([c.sessionId]);
