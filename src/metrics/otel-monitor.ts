@@ -1,5 +1,4 @@
 import type { Attributes, Counter, Histogram, Meter, MeterProvider, UpDownCounter } from '@opentelemetry/api';
-import { LabelCap } from '../core/label-cap.js';
 import { VERSION } from '../version.js';
 import {
   CLOSE_REASONS,
@@ -11,7 +10,8 @@ import {
   type OperationInfo,
   type RejectReason,
 } from '../core/types.js';
-import { CLIENT_NAME_LIMIT, CUSTOM_METHOD_LIMIT, HELP, MCP_METHODS, OPERATION_BUCKETS, SESSION_BUCKETS, TOOL_NAME_LIMIT } from './names.js';
+import { LabelPolicy } from './label-policy.js';
+import { HELP, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
 export const INSTRUMENT = {
@@ -33,7 +33,6 @@ export interface OtelMonitorOptions {
   meterProvider?: MeterProvider;
 }
 
-const UNNAMED_CLIENT = 'unknown';
 
 /**
  * Records the same facts as the prom-client backend through @opentelemetry/api
@@ -49,9 +48,7 @@ export class OtelMonitor implements ConnectionMonitor {
   private readonly sessionDuration: Histogram;
   private readonly operationDuration: Histogram;
   private readonly rejected: Counter;
-  private readonly clientNames = new LabelCap(CLIENT_NAME_LIMIT);
-  private readonly toolNames = new LabelCap(TOOL_NAME_LIMIT);
-  private readonly customMethods = new LabelCap(CUSTOM_METHOD_LIMIT);
+  private readonly labels = new LabelPolicy();
 
   constructor(options: OtelMonitorOptions) {
     const meter = options.meter ?? options.meterProvider?.getMeter(METER_NAME, VERSION);
@@ -96,8 +93,8 @@ export class OtelMonitor implements ConnectionMonitor {
 
   onOperation = (operation: OperationInfo): void => {
     this.operationDuration.record(operation.durationSeconds, {
-      'mcp.method.name': MCP_METHODS.has(operation.method) ? operation.method : this.customMethods.map(operation.method),
-      'gen_ai.tool.name': operation.toolName === '' ? '' : this.toolNames.map(operation.toolName),
+      'mcp.method.name': this.labels.method(operation.method),
+      'gen_ai.tool.name': this.labels.toolName(operation.toolName),
       'error.type': operation.errorType,
     });
   };
@@ -105,7 +102,7 @@ export class OtelMonitor implements ConnectionMonitor {
   private sessionAttributes(connection: ConnectionInfo): Attributes {
     return {
       transport: connection.transport,
-      client_name: this.clientNames.map(connection.clientName === '' ? UNNAMED_CLIENT : connection.clientName),
+      client_name: this.labels.clientName(connection.clientName),
     };
   }
 }

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LabelCap } from '../core/label-cap.js';
 import {
   CLOSE_REASONS,
   REJECT_REASONS,
@@ -10,19 +9,9 @@ import {
   type OperationInfo,
   type RejectReason,
 } from '../core/types.js';
-import {
-  CLIENT_NAME_LIMIT,
-  CUSTOM_METHOD_LIMIT,
-  HELP,
-  MCP_METHODS,
-  METRIC,
-  OPERATION_BUCKETS,
-  SESSION_BUCKETS,
-  TOOL_NAME_LIMIT,
-} from './names.js';
+import { LabelPolicy } from './label-policy.js';
+import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
-/** Shown as client_name when the client sent no clientInfo.name. */
-const UNNAMED_CLIENT = 'unknown';
 
 /**
  * Records session facts in prom-client metrics on the registry it is given. Two instances
@@ -35,9 +24,7 @@ export class PromClientMonitor implements ConnectionMonitor {
   private readonly duration: Histogram<'transport' | 'reason'>;
   private readonly rejected: Counter<'reason'>;
   private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type'>;
-  private readonly clientNames = new LabelCap(CLIENT_NAME_LIMIT);
-  private readonly toolNames = new LabelCap(TOOL_NAME_LIMIT);
-  private readonly customMethods = new LabelCap(CUSTOM_METHOD_LIMIT);
+  private readonly labels = new LabelPolicy();
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -67,13 +54,13 @@ export class PromClientMonitor implements ConnectionMonitor {
   }
 
   onConnectionEstablished = (connection: ConnectionInfo): void => {
-    const labels = { transport: connection.transport, client_name: this.clientName(connection.clientName) };
+    const labels = { transport: connection.transport, client_name: this.labels.clientName(connection.clientName) };
     this.active.inc(labels);
     this.established.inc(labels);
   };
 
   onConnectionClosed = (_sessionId: string, durationMs: number, connection: ClosedConnectionInfo): void => {
-    this.active.dec({ transport: connection.transport, client_name: this.clientName(connection.clientName) });
+    this.active.dec({ transport: connection.transport, client_name: this.labels.clientName(connection.clientName) });
     const labels = { transport: connection.transport, reason: connection.reason };
     this.closed.inc(labels);
     this.duration.observe(labels, durationMs / 1000);
@@ -84,18 +71,14 @@ export class PromClientMonitor implements ConnectionMonitor {
   };
 
   onOperation = (operation: OperationInfo): void => {
-    const method = MCP_METHODS.has(operation.method) ? operation.method : this.customMethods.map(operation.method);
     this.operations.observe(
       {
-        mcp_method_name: method,
-        gen_ai_tool_name: operation.toolName === '' ? '' : this.toolNames.map(operation.toolName),
+        mcp_method_name: this.labels.method(operation.method),
+        gen_ai_tool_name: this.labels.toolName(operation.toolName),
         error_type: operation.errorType,
       },
       operation.durationSeconds,
     );
   };
 
-  private clientName(name: string): string {
-    return this.clientNames.map(name === '' ? UNNAMED_CLIENT : name);
-  }
 }
