@@ -17,6 +17,8 @@ export function helpText(version: string): string {
     '',
     'Commands:',
     '  serve      Host the built-in demo MCP server at /mcp, monitored (the default).',
+    '  proxy      Monitor any stdio MCP server: --stdio "<command> [args]" starts one',
+    '             child per session and relays every message both ways.',
     '  loadgen    Drive real MCP client traffic at a server (see loadgen --help).',
     '  help       Show this help.',
     '  version    Print the version.',

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { VERSION } from '../version.js';
 import { helpText } from './help.js';
+import { splitCommand } from '../proxy/stdio-bridge.js';
 import { loadgenHelp, runLoadgen } from './loadgen.js';
 import { runServe } from './serve.js';
 import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
     'no-monitoring': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
+    stdio: { type: 'string' },
   };
   for (const def of DEFINITIONS) options[def.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
@@ -56,7 +58,19 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`mcp-exporter ${version}\n`);
     return;
   }
-  if (command !== 'serve') fail(`unknown command "${command}"; commands: serve, loadgen, help, version`);
+  if (command !== 'serve' && command !== 'proxy') fail(`unknown command "${command}"; commands: serve, proxy, loadgen, help, version`);
+  let stdio: string[] | undefined;
+  if (command === 'proxy') {
+    if (typeof values.stdio !== 'string') fail('proxy: --stdio "<command> [args]" is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"');
+    try {
+      stdio = splitCommand(values.stdio);
+    } catch (error) {
+      fail(`--stdio: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (stdio.length === 0) fail('--stdio: the command is empty');
+  } else if (values.stdio !== undefined) {
+    fail('--stdio goes with the proxy command: mcp-exporter proxy --stdio "<command>"');
+  }
   if (rest.length > 0) fail(`unexpected argument "${rest[0]}"; see mcp-exporter --help`);
 
   let settings;
@@ -66,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof SettingError) fail(error.message);
     throw error;
   }
-  await runServe(settings, version);
+  await runServe(settings, version, stdio);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

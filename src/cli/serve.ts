@@ -1,11 +1,15 @@
 import { pino } from 'pino';
 import { createDemoServer } from '../demo/demo-server.js';
+import { stdioServerFactory } from '../proxy/stdio-bridge.js';
 import { startMonitoredServer } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
 
-/** `mcp-exporter serve`: the demo server, monitored, until SIGINT or SIGTERM. */
-export async function runServe(settings: Settings, version: string): Promise<void> {
+/**
+ * `mcp-exporter serve` (the demo server) or `proxy --stdio` (a child per session), monitored,
+ * until SIGINT or SIGTERM. `stdio` is the proxied command, already split into words.
+ */
+export async function runServe(settings: Settings, version: string, stdio?: readonly string[]): Promise<void> {
   // Synchronous writes: the lines of a shutdown reach stdout in order, before the process exits.
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
   let backend: BackendSetup | undefined;
@@ -21,7 +25,7 @@ export async function runServe(settings: Settings, version: string): Promise<voi
   let server;
   try {
     server = await startMonitoredServer({
-      serverFactory: createDemoServer,
+      serverFactory: stdio ? stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger) : createDemoServer,
       port: settings.port,
       host: settings.host,
       adminPort: settings.adminPort,
@@ -48,6 +52,7 @@ export async function runServe(settings: Settings, version: string): Promise<voi
         adminPort: settings.adminPort ?? null,
         adminTokenSet: settings.adminToken !== undefined,
         monitoring: settings.monitoring,
+        mode: stdio ? 'proxy-stdio' : 'serve',
         trustProxy: settings.trustProxy,
         allowedHosts: settings.allowedHosts,
         allowedOrigins: settings.allowedOrigins,

@@ -61,7 +61,7 @@ describe('mcp-exporter CLI', () => {
     [['--metrics-backend', 'statsd'], {}, 'mcp-exporter: --metrics-backend: "statsd" is not one of prom-client, otel'],
     [['--host', 'not a host'], {}, 'mcp-exporter: --host: "not a host" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
     [[], { MCP_CONNECTION_MONITORING_ENABLED: 'maybe' }, 'mcp-exporter: MCP_CONNECTION_MONITORING_ENABLED: "maybe" is not one of true, false'],
-    [['frobnicate'], {}, 'mcp-exporter: unknown command "frobnicate"; commands: serve, loadgen, help, version'],
+    [['frobnicate'], {}, 'mcp-exporter: unknown command "frobnicate"; commands: serve, proxy, loadgen, help, version'],
   ])('refuses %j %j with one line and exit code 2', (args, env, message) => {
     const result = run(args, env);
     expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({

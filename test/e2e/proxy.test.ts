@@ -1,0 +1,135 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import type { ClosedConnectionInfo } from '../../src/core/types.js';
+import { splitCommand, stdioServerFactory } from '../../src/proxy/stdio-bridge.js';
+import { connectClient, samples, scrape, useDemoServers } from '../helpers.js';
+
+const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const everything = stdioServerFactory({ command: process.execPath, args: [EVERYTHING, 'stdio'] }, silentLogger);
+const { demo, client } = useDemoServers();
+const children: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Process ids of this process's children running the everything server. */
+function everythingChildren(): number[] {
+  const out = spawnSync('pgrep', ['-P', String(process.pid), '-f', 'server-everything'], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number);
+}
+
+describe('proxy --stdio: @modelcontextprotocol/server-everything behind the monitored host', () => {
+  it('relays tools, prompts, resources and progress, with exact metrics', async () => {
+    const server = await demo({ serverFactory: everything });
+    expect(server.tools.map((t) => t.name)).toContain('trigger-long-running-operation');
+    const { client: c, transport } = await client(server, 'proxied');
+
+    expect(await c.callTool({ name: 'echo', arguments: { message: 'through the proxy' } })).toEqual({
+      content: [{ type: 'text', text: 'Echo: through the proxy' }],
+    });
+    const progress: number[] = [];
+    const long = await c.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expect(long.isError).not.toBe(true);
+    expect(progress).toEqual([1, 2, 3]);
+    const prompt = await c.getPrompt({ name: 'simple-prompt' });
+    expect(prompt.messages.length).toBeGreaterThan(0);
+    const resources = await c.listResources();
+    const first = resources.resources[0];
+    expect(first).toBeDefined();
+    const read = await c.readResource({ uri: first?.uri ?? '' });
+    expect(read.contents[0]?.uri).toBe(first?.uri);
+
+    expect(everythingChildren()).toHaveLength(1);
+    await transport.terminateSession();
+    const text = await scrape(server);
+    expect(samples(text, 'mcp_server_operation_duration_seconds_count')).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="trigger-long-running-operation",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="prompts/get",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/read",gen_ai_tool_name="",error_type=""} 1',
+    ]);
+    expect(samples(text, 'mcp_server_sessions_closed_total')).toContain(
+      'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 1',
+    );
+  });
+
+  it('one child per session; a child that dies closes its session as transport_error', async () => {
+    const closed: ClosedConnectionInfo[] = [];
+    let notify: () => void = () => {};
+    const server = await demo({
+      serverFactory: everything,
+      monitor: {
+        onConnectionClosed: (_id, _ms, info) => {
+          closed.push(info);
+          notify();
+        },
+      },
+    });
+    await client(server, 'first');
+    const before = everythingChildren();
+    await client(server, 'second');
+    const after = everythingChildren();
+    expect([before.length, after.length]).toEqual([1, 2]);
+    const secondChild = after.find((pid) => !before.includes(pid)) ?? 0;
+
+    const gone = new Promise<void>((resolve) => (notify = resolve));
+    process.kill(secondChild, 'SIGKILL');
+    await gone;
+    expect(closed.map((c) => [c.clientName, c.reason])).toEqual([['second', 'transport_error']]);
+    expect(server.tracker.activeCount).toBe(1);
+    expect(samples(await scrape(server), 'mcp_server_sessions_active')).toEqual([
+      'mcp_server_sessions_active{transport="streamable_http",client_name="first"} 1',
+      'mcp_server_sessions_active{transport="streamable_http",client_name="second"} 0',
+    ]);
+  });
+});
+
+describe('mcp-exporter proxy', () => {
+  it('serves a stdio server monitored, from the command line', async () => {
+    const child = spawn(process.execPath, [CLI, 'proxy', '--port', '0', '--stdio', `"${process.execPath}" ${EVERYTHING} stdio`], {
+      env: { ...process.env, MCP_PORT: '' },
+    });
+    children.push(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk;
+        const match = /"mcp":"([^"]+)"/.exec(buffer);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`proxy exited with ${code}`)));
+    });
+    const c = await connectClient(url, 'cli-proxied');
+    expect(await c.client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } })).toMatchObject({ content: [{ type: 'text' }] });
+    const metrics = await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
+    expect(metrics).toContain('\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="get-sum",error_type=""} 1\n');
+    const status = (await (await fetch(url.replace(/\/mcp$/, '/api/mcp/status'))).json()) as { config: { mode: string }; toolsCount: number };
+    expect(status.config.mode).toBe('proxy-stdio');
+    expect(status.toolsCount).toBeGreaterThan(5);
+    await c.client.close();
+  });
+
+  it.each([
+    [['proxy'], 'mcp-exporter: proxy: --stdio "<command> [args]" is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"'],
+    [['proxy', '--stdio', 'node "unclosed'], 'mcp-exporter: --stdio: unclosed " quote'],
+    [['serve', '--stdio', 'node x.js'], 'mcp-exporter: --stdio goes with the proxy command: mcp-exporter proxy --stdio "<command>"'],
+  ])('refuses %j with one line and exit code 2', (args, message) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 2, stdout: '', stderr: `${message}\n` });
+  });
+
+  it('splits command lines as a shell would for quotes', () => {
+    expect(splitCommand(`node "a b.js" --flag='x y' plain`)).toEqual(['node', 'a b.js', '--flag=x y', 'plain']);
+    expect(splitCommand('  ')).toEqual([]);
+  });
+});
