@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { VERSION } from '../version.js';
 import { helpText } from './help.js';
-import { splitCommand } from '../proxy/stdio-bridge.js';
+import { splitCommand } from '../proxy/relay-bridge.js';
 import { loadgenHelp, runLoadgen } from './loadgen.js';
 import { runServe } from './serve.js';
 import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<void> {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
     stdio: { type: 'string' },
+    upstream: { type: 'string' },
   };
   for (const def of DEFINITIONS) options[def.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
@@ -60,16 +61,25 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command !== 'serve' && command !== 'proxy') fail(`unknown command "${command}"; commands: serve, proxy, loadgen, help, version`);
   let stdio: string[] | undefined;
-  if (command === 'proxy') {
-    if (typeof values.stdio !== 'string') fail('proxy: --stdio "<command> [args]" is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"');
+  let upstream: URL | undefined;
+  if (command === 'proxy' && typeof values.upstream === 'string') {
+    if (values.stdio !== undefined) fail('proxy: give --stdio or --upstream, not both');
+    try {
+      upstream = new URL(values.upstream);
+    } catch {
+      fail(`--upstream: "${values.upstream}" is not a URL; use e.g. http://127.0.0.1:8080/mcp`);
+    }
+    if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') fail(`--upstream: "${values.upstream}" is not an http(s) URL`);
+  } else if (command === 'proxy') {
+    if (typeof values.stdio !== 'string') fail('proxy: --stdio "<command> [args]" or --upstream <url> is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"');
     try {
       stdio = splitCommand(values.stdio);
     } catch (error) {
       fail(`--stdio: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (stdio.length === 0) fail('--stdio: the command is empty');
-  } else if (values.stdio !== undefined) {
-    fail('--stdio goes with the proxy command: mcp-exporter proxy --stdio "<command>"');
+  } else if (values.stdio !== undefined || values.upstream !== undefined) {
+    fail('--stdio and --upstream go with the proxy command: mcp-exporter proxy --stdio "<command>"');
   }
   if (rest.length > 0) fail(`unexpected argument "${rest[0]}"; see mcp-exporter --help`);
 
@@ -80,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof SettingError) fail(error.message);
     throw error;
   }
-  await runServe(settings, version, stdio);
+  await runServe(settings, version, stdio ? { stdio } : upstream ? { upstream } : {});
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,15 +1,17 @@
 import { pino } from 'pino';
 import { createDemoServer } from '../demo/demo-server.js';
-import { stdioServerFactory } from '../proxy/stdio-bridge.js';
+import { httpUpstreamFactory, stdioServerFactory } from '../proxy/relay-bridge.js';
 import { startMonitoredServer } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
 
 /**
- * `mcp-exporter serve` (the demo server) or `proxy --stdio` (a child per session), monitored,
- * until SIGINT or SIGTERM. `stdio` is the proxied command, already split into words.
+ * `mcp-exporter serve` (the demo server) or `proxy` (a child process per session with
+ * `stdio`, the command split into words; or a session on an `upstream` HTTP server),
+ * monitored, until SIGINT or SIGTERM.
  */
-export async function runServe(settings: Settings, version: string, stdio?: readonly string[]): Promise<void> {
+export async function runServe(settings: Settings, version: string, proxy: { stdio?: readonly string[]; upstream?: URL } = {}): Promise<void> {
+  const { stdio, upstream } = proxy;
   // Synchronous writes: the lines of a shutdown reach stdout in order, before the process exits.
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
   let backend: BackendSetup | undefined;
@@ -25,7 +27,11 @@ export async function runServe(settings: Settings, version: string, stdio?: read
   let server;
   try {
     server = await startMonitoredServer({
-      serverFactory: stdio ? stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger) : createDemoServer,
+      serverFactory: stdio
+        ? stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger)
+        : upstream
+          ? httpUpstreamFactory(upstream, logger)
+          : createDemoServer,
       port: settings.port,
       host: settings.host,
       adminPort: settings.adminPort,
@@ -52,7 +58,7 @@ export async function runServe(settings: Settings, version: string, stdio?: read
         adminPort: settings.adminPort ?? null,
         adminTokenSet: settings.adminToken !== undefined,
         monitoring: settings.monitoring,
-        mode: stdio ? 'proxy-stdio' : 'serve',
+        mode: stdio ? 'proxy-stdio' : upstream ? 'proxy-http' : 'serve',
         trustProxy: settings.trustProxy,
         allowedHosts: settings.allowedHosts,
         allowedOrigins: settings.allowedOrigins,

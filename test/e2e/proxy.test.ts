@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
-import { splitCommand, stdioServerFactory } from '../../src/proxy/stdio-bridge.js';
+import { httpUpstreamFactory, splitCommand, stdioServerFactory } from '../../src/proxy/relay-bridge.js';
 import { connectClient, samples, scrape, useDemoServers } from '../helpers.js';
 
 const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
@@ -94,6 +94,49 @@ describe('proxy --stdio: @modelcontextprotocol/server-everything behind the moni
   });
 });
 
+describe('proxy --upstream: an SDK Streamable HTTP server behind the monitored host', () => {
+  it('gives the same results direct and through the proxy, one upstream session per client session', async () => {
+    const upstream = await demo();
+    const proxy = await demo({ serverFactory: httpUpstreamFactory(new URL(upstream.url), silentLogger) });
+    expect(proxy.tools.map((t) => t.name)).toEqual(['echo', 'sleep', 'fail', 'throw']);
+
+    // One client script, run direct and through the proxy.
+    const script = async (url: string, name: string) => {
+      const { client: c, transport } = await connectClient(url, name);
+      const results = [
+        (await c.listTools()).tools.map((t) => t.name),
+        await c.callTool({ name: 'echo', arguments: { text: 'same' } }),
+        await c.callTool({ name: 'fail', arguments: { message: 'no' } }),
+        await c.callTool({ name: 'sleep', arguments: { ms: 5 } }),
+        await c.listResources().catch((error: Error) => error.message),
+      ];
+      await transport.terminateSession();
+      await c.close();
+      return results;
+    };
+    const direct = await script(upstream.url, 'direct');
+    const proxied = await script(proxy.url, 'via-proxy');
+    expect(proxied).toEqual(direct);
+
+    const proxyText = await scrape(proxy);
+    expect(samples(proxyText, 'mcp_server_operation_duration_seconds_count')).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="sleep",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="-32601"} 1',
+    ]);
+    expect(samples(proxyText, 'mcp_server_sessions_closed_total')).toContain(
+      'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 1',
+    );
+    // The upstream saw the direct session, the proxy's tool listing at start and the proxied session, each ended by DELETE.
+    expect(upstream.tracker.totalCount).toBe(3);
+    expect(upstream.tracker.activeCount).toBe(0);
+    expect(upstream.history.newest().map((c) => c.reason)).toEqual(['client_delete', 'client_delete', 'client_delete']);
+  });
+});
+
 describe('mcp-exporter proxy', () => {
   it('serves a stdio server monitored, from the command line', async () => {
     const child = spawn(process.execPath, [CLI, 'proxy', '--port', '0', '--stdio', `"${process.execPath}" ${EVERYTHING} stdio`], {
@@ -120,9 +163,9 @@ describe('mcp-exporter proxy', () => {
   });
 
   it.each([
-    [['proxy'], 'mcp-exporter: proxy: --stdio "<command> [args]" is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"'],
+    [['proxy'], 'mcp-exporter: proxy: --stdio "<command> [args]" or --upstream <url> is required, e.g. --stdio "npx -y @modelcontextprotocol/server-everything"'],
     [['proxy', '--stdio', 'node "unclosed'], 'mcp-exporter: --stdio: unclosed " quote'],
-    [['serve', '--stdio', 'node x.js'], 'mcp-exporter: --stdio goes with the proxy command: mcp-exporter proxy --stdio "<command>"'],
+    [['serve', '--stdio', 'node x.js'], 'mcp-exporter: --stdio and --upstream go with the proxy command: mcp-exporter proxy --stdio "<command>"'],
   ])('refuses %j with one line and exit code 2', (args, message) => {
     const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
     expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 2, stdout: '', stderr: `${message}\n` });

@@ -1,4 +1,5 @@
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { sessionRef } from '../core/log-monitor.js';
@@ -14,39 +15,31 @@ export interface StdioCommand {
 
 type Message = { id?: RequestId; method?: string; params?: { _meta?: { progressToken?: string | number }; progressToken?: string | number } };
 
+/** Starts the upstream side of one session: a child process, or a client of an HTTP server. */
+type UpstreamFactory = (log: (fields: object, message: string) => void) => Transport;
+
 /**
- * One stdio MCP server process per session, relaying every message both ways: requests,
- * responses, notifications and the server's own requests (sampling, elicitation). Stdio
- * servers serve one client each, so this is a server factory like any other: the session
- * host, tracker and metrics do not know a child process is behind it.
+ * One upstream per session, relaying every message both ways: requests, responses,
+ * notifications and the server's own requests (sampling, elicitation). It is a server
+ * factory like any other: the session host, tracker and metrics do not know what is behind it.
  */
-class StdioBridge implements ConnectableServer {
+class RelayBridge implements ConnectableServer {
   private front: Transport | undefined;
-  private child: StdioClientTransport | undefined;
+  private child: Transport | undefined;
   /** Client requests the child has not answered, to route its messages to the right stream. */
   private readonly open = new Set<RequestId>();
   private readonly progress = new Map<string | number, RequestId>();
 
   constructor(
-    private readonly spec: StdioCommand,
+    private readonly upstream: UpstreamFactory,
     private readonly logger: Logger,
   ) {}
 
   async connect(front: Transport): Promise<void> {
     this.front = front;
-    const child = new StdioClientTransport({
-      command: this.spec.command,
-      args: [...this.spec.args],
-      env: { ...getDefaultEnvironment(), ...this.spec.env },
-      stderr: 'pipe',
-    });
-    this.child = child;
     const ref = (): string => (front.sessionId ? sessionRef(front.sessionId) : 'starting');
-    child.stderr?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') this.logger.info({ event: 'upstream_stderr', session: ref(), line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
-      }
-    });
+    const child = this.upstream((fields, message) => this.logger.info({ ...fields, session: ref() }, message));
+    this.child = child;
     child.onmessage = (message) => this.toClient(message);
     child.onerror = (error) => this.logger.debug({ session: ref(), err: error.message }, 'stdio transport reported an error');
     // The child ended on its own: the session ends with it (a close nobody asked for: transport_error).
@@ -66,7 +59,7 @@ class StdioBridge implements ConnectableServer {
     const hostOnClose = front.onclose;
     front.onclose = () => {
       hostOnClose?.();
-      void child.close();
+      void this.endUpstream();
     };
     await child.start();
     await front.start();
@@ -74,7 +67,18 @@ class StdioBridge implements ConnectableServer {
 
   async close(): Promise<void> {
     await this.front?.close();
-    await this.child?.close();
+    await this.endUpstream();
+  }
+
+  /** An HTTP upstream is told the session is over (DELETE); a child process is ended. */
+  private async endUpstream(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child instanceof StreamableHTTPClientTransport && child.sessionId !== undefined) {
+      await child.terminateSession().catch(() => {});
+    }
+    await child.close();
   }
 
   private toClient(message: JSONRPCMessage): void {
@@ -98,9 +102,32 @@ class StdioBridge implements ConnectableServer {
   }
 }
 
-/** A server factory that starts `spec` per session. */
+/** A server factory that starts `spec` as a child process per session; its stderr is logged with the session's reference. */
 export function stdioServerFactory(spec: StdioCommand, logger: Logger): ServerFactory {
-  return () => new StdioBridge(spec, logger);
+  return () =>
+    new RelayBridge((log) => {
+      const child = new StdioClientTransport({
+        command: spec.command,
+        args: [...spec.args],
+        env: { ...getDefaultEnvironment(), ...spec.env },
+        stderr: 'pipe',
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line.trim() !== '') log({ event: 'upstream_stderr', line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
+        }
+      });
+      return child;
+    }, logger);
+}
+
+/**
+ * A server factory that opens one session on a Streamable HTTP MCP server per client
+ * session: the upstream's session id stays with the upstream client, so ids are mapped
+ * by construction, and its GET stream carries the upstream's own messages.
+ */
+export function httpUpstreamFactory(url: URL, logger: Logger): ServerFactory {
+  return () => new RelayBridge(() => new StreamableHTTPClientTransport(url), logger);
 }
 
 /** Splits a command line into words, honouring single and double quotes. Throws on an unclosed quote. */
