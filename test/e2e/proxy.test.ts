@@ -1,5 +1,9 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
@@ -61,6 +65,33 @@ describe('proxy --stdio: @modelcontextprotocol/server-everything behind the moni
     expect(samples(text, 'mcp_server_sessions_closed_total')).toContain(
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 1',
     );
+  });
+
+  it('relays a sampling request from the server to the client and its answer back', async () => {
+    const server = await demo({ serverFactory: everything });
+    const c = new Client({ name: 'sampler', version: '1' }, { capabilities: { sampling: {} } });
+    const asked: string[] = [];
+    c.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const content = request.params.messages[0]?.content;
+      asked.push(content && 'text' in content ? String(content.text) : '');
+      return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'sampled answer' } };
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(server.url));
+    await c.connect(transport);
+    const result = await c.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hello', maxTokens: 10 } });
+    expect(asked).toEqual(['Resource trigger-sampling-request context: hello']);
+    expect(JSON.stringify(result)).toContain('sampled answer');
+    await transport.terminateSession();
+    await c.close();
+  });
+
+  it('works behind the legacy SSE transport too', async () => {
+    const server = await demo({ serverFactory: everything });
+    const c = new Client({ name: 'sse-proxied', version: '1' });
+    await c.connect(new SSEClientTransport(new URL(server.url.replace(/\/mcp$/, '/sse'))));
+    expect(await c.callTool({ name: 'echo', arguments: { message: 'sse' } })).toEqual({ content: [{ type: 'text', text: 'Echo: sse' }] });
+    expect(server.tracker.getConnections().map((x) => [x.transport, x.clientName])).toEqual([['sse', 'sse-proxied']]);
+    await c.close();
   });
 
   it('one child per session; a child that dies closes its session as transport_error', async () => {
