@@ -53,7 +53,9 @@ class RelayBridge implements ConnectableServer {
         if (token !== undefined) this.progress.set(token, m.id);
       }
       child.send(message).catch((error: unknown) => {
-        this.logger.debug({ session: ref(), err: error instanceof Error ? error.message : String(error) }, 'relaying to the stdio server failed');
+        // The upstream cannot take messages (process gone, server down, session ended there): end the session.
+        this.logger.warn({ session: ref(), err: error instanceof Error ? error.message : String(error) }, 'relaying to the upstream failed; closing the session');
+        void front.close();
       });
     };
     const hostOnClose = front.onclose;

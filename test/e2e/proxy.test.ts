@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
@@ -83,6 +83,21 @@ describe('proxy --stdio: @modelcontextprotocol/server-everything behind the moni
     expect(JSON.stringify(result)).toContain('sampled answer');
     await transport.terminateSession();
     await c.close();
+  });
+
+  it('relays the server logging notifications on the standalone stream', async () => {
+    const server = await demo({ serverFactory: everything });
+    const { client: c } = await client(server, 'listener');
+    const first = new Promise<{ level: string }>((resolve) => {
+      c.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => resolve(notification.params));
+    });
+    await c.setLoggingLevel('debug');
+    await c.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+    // The everything server logs every few seconds; the first message arrives with no request open.
+    expect(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']).toContain((await first).level);
+    expect(samples(await scrape(server), 'mcp_server_operation_duration_seconds_count')).toContain(
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="logging/setLevel",gen_ai_tool_name="",error_type=""} 1',
+    );
   });
 
   it('works behind the legacy SSE transport too', async () => {
@@ -165,6 +180,24 @@ describe('proxy --upstream: an SDK Streamable HTTP server behind the monitored h
     expect(upstream.tracker.totalCount).toBe(3);
     expect(upstream.tracker.activeCount).toBe(0);
     expect(upstream.history.newest().map((c) => c.reason)).toEqual(['client_delete', 'client_delete', 'client_delete']);
+  });
+});
+
+describe('proxy --upstream when the upstream goes away', () => {
+  it('closes the client session as transport_error at its next message', async () => {
+    const upstream = await demo();
+    let notify: (info: ClosedConnectionInfo) => void = () => {};
+    const closed = new Promise<ClosedConnectionInfo>((resolve) => (notify = resolve));
+    const proxy = await demo({
+      serverFactory: httpUpstreamFactory(new URL(upstream.url), silentLogger),
+      monitor: { onConnectionClosed: (_id, _ms, info) => notify(info) },
+    });
+    const { client: c } = await client(proxy, 'orphan');
+    await upstream.close();
+    void c.callTool({ name: 'echo', arguments: { text: 'anyone?' } }).catch(() => undefined);
+    const info = await closed;
+    expect([info.clientName, info.reason]).toEqual(['orphan', 'transport_error']);
+    expect(proxy.tracker.activeCount).toBe(0);
   });
 });
 
