@@ -16,10 +16,10 @@ export interface ConnectedClient {
   sessionId: string;
 }
 
-/** A real SDK client over Streamable HTTP, initialized. */
-export async function connectClient(url: string, name = 'test-client', version = '1.0.0'): Promise<ConnectedClient> {
+/** A real SDK client over Streamable HTTP, initialized; `headers` go on every request. */
+export async function connectClient(url: string, name = 'test-client', version = '1.0.0', headers: Record<string, string> = {}): Promise<ConnectedClient> {
   const client = new Client({ name, version });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   await client.connect(transport);
   const sessionId = transport.sessionId;
   if (sessionId === undefined) throw new Error('the server gave no session id');
@@ -73,8 +73,9 @@ export function useDemoServers() {
       servers.push(server);
       return server;
     },
-    client: async (server: MonitoredServer, name: string): Promise<ConnectedClient> => {
-      const connected = await connectClient(server.url, name);
+    /** A client of `target` (a server, or an MCP URL), with `headers` on every request. */
+    client: async (target: MonitoredServer | string, name: string, headers: Record<string, string> = {}): Promise<ConnectedClient> => {
+      const connected = await connectClient(typeof target === 'string' ? target : target.url, name, '1.0.0', headers);
       cleanups.push(() => connected.client.close());
       return connected;
     },

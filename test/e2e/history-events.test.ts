@@ -1,46 +1,14 @@
 import { once } from 'node:events';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionTracker } from '../../src/core/session-tracker.js';
 import type { ClosedConnectionInfo, ConnectionInfo } from '../../src/core/types.js';
 import { ConnectionEventStream } from '../../src/http/event-stream.js';
 import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, connectClient, getJson, startDemo, type ConnectedClient } from '../helpers.js';
+import { adminUrl, getJson, useDemoServers, type ConnectedClient } from '../helpers.js';
 
-const servers: MonitoredServer[] = [];
-const clients: ConnectedClient[] = [];
-const aborts: AbortController[] = [];
-const plainServers: HttpServer[] = [];
-
-async function demo(...args: Parameters<typeof startDemo>): Promise<MonitoredServer> {
-  const server = await startDemo(...args);
-  servers.push(server);
-  return server;
-}
-
-async function client(server: MonitoredServer, name: string): Promise<ConnectedClient> {
-  const connected = await connectClient(server.url, name);
-  clients.push(connected);
-  return connected;
-}
-
-afterEach(async () => {
-  for (const controller of aborts.splice(0)) controller.abort();
-  await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  await Promise.all(
-    plainServers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        }),
-    ),
-  );
-});
+const { demo, client, onCleanup } = useDemoServers();
 
 /** One Server-Sent Event as the stream framed it. */
 interface SseEvent {
@@ -152,7 +120,7 @@ class SseReader {
 /** Opens an event stream subscription; aborted in afterEach unless the test does it first. */
 async function subscribe(url: string): Promise<{ reader: SseReader; controller: AbortController }> {
   const controller = new AbortController();
-  aborts.push(controller);
+  onCleanup(async () => controller.abort());
   const response = await fetch(url, { signal: controller.signal });
   return { reader: new SseReader(response), controller };
 }
@@ -434,7 +402,13 @@ describe('/api/mcp/connections/events', () => {
       // Registered after subscribe's own listener, so it runs once the stream has dropped res.
       serverSideClosed.push(once(res, 'close'));
     });
-    plainServers.push(http);
+    onCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    );
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
@@ -492,13 +466,11 @@ describe('/api/mcp/connections/events', () => {
     const { reader } = await subscribe(eventsUrl(server));
     await reader.until('the first summary', (events) => events.length >= 1);
 
-    const mcp = new Client({ name: 'with-secrets', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
-      requestInit: { headers: { Authorization: 'Bearer SECRET-TOKEN-123', 'X-Api-Key': 'SECRET-KEY-456', Cookie: 'sid=SECRET-COOKIE' } },
+    const { client: mcp, transport, sessionId } = await client(server, 'with-secrets', {
+      Authorization: 'Bearer SECRET-TOKEN-123',
+      'X-Api-Key': 'SECRET-KEY-456',
+      Cookie: 'sid=SECRET-COOKIE',
     });
-    await mcp.connect(transport);
-    const sessionId = transport.sessionId ?? '';
-    clients.push({ client: mcp, transport, sessionId });
     expect(await mcp.callTool({ name: 'echo', arguments: { text: 'hi' } })).toEqual({ content: [{ type: 'text', text: 'hi' }] });
     await transport.terminateSession();
     await reader.until('the close and its summary', (events) => {

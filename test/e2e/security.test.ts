@@ -1,39 +1,11 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo, ConnectionInfo } from '../../src/core/types.js';
 import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, connectClient, getJson, postRaw, samples, scrape, startDemo, type ConnectedClient } from '../helpers.js';
+import { adminUrl, getJson, postRaw, samples, scrape, useDemoServers, type ConnectedClient } from '../helpers.js';
 
-const servers: MonitoredServer[] = [];
-const clients: ConnectedClient[] = [];
-const aborts: AbortController[] = [];
-
-async function demo(...args: Parameters<typeof startDemo>): Promise<MonitoredServer> {
-  const server = await startDemo(...args);
-  servers.push(server);
-  return server;
-}
-
-/** An SDK client over Streamable HTTP that sends `headers` on every request. */
-async function client(url: string, name = 'test-client', headers: Record<string, string> = {}): Promise<ConnectedClient> {
-  const sdkClient = new Client({ name, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
-  await sdkClient.connect(transport);
-  const sessionId = transport.sessionId;
-  if (sessionId === undefined) throw new Error('the server gave no session id');
-  const connected = { client: sdkClient, transport, sessionId };
-  clients.push(connected);
-  return connected;
-}
-
-afterEach(async () => {
-  for (const controller of aborts.splice(0)) controller.abort();
-  await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { demo, client, onCleanup } = useDemoServers();
 
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
@@ -138,7 +110,7 @@ describe('--ip-masking hash', () => {
     const server = await demo({ ipMasking: 'hash', logger });
 
     const controller = new AbortController();
-    aborts.push(controller);
+    onCleanup(async () => controller.abort());
     const stream = await fetch(adminUrl(server, '/api/mcp/connections/events'), { signal: controller.signal });
     expect(stream.status).toBe(200);
     const body = stream.body;
@@ -277,7 +249,7 @@ describe('--allowed-hosts and --allowed-origins', () => {
 
     // Through an allowed Host the legacy stream opens.
     const controller = new AbortController();
-    aborts.push(controller);
+    onCleanup(async () => controller.abort());
     const allowed = await fetch(`http://localhost:${server.port}/sse`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('content-type')).toBe('text/event-stream');
