@@ -44,20 +44,12 @@ export interface EndpointCounts {
   byTool: Record<string, number>;
 }
 
-export interface LoadSummary {
+/** The run's totals (every count of EndpointCounts but byTool, summed) and the counts by endpoint. */
+export type LoadSummary = Omit<EndpointCounts, 'byTool'> & {
   startedAt: string;
   elapsedSeconds: number;
-  sessionsStarted: number;
-  sessionsFailed: number;
-  deleted: number;
-  idled: number;
-  dropped: number;
-  calls: number;
-  callsOk: number;
-  toolErrors: number;
-  callsFailed: number;
   perUrl: Record<string, EndpointCounts>;
-}
+};
 
 export interface LoadProgress {
   elapsedSeconds: number;
@@ -76,6 +68,8 @@ function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+const COUNT_KEYS = ['sessionsStarted', 'sessionsFailed', 'deleted', 'idled', 'dropped', 'calls', 'callsOk', 'toolErrors', 'callsFailed'] as const;
 
 const emptyCounts = (): EndpointCounts => ({
   sessionsStarted: 0,
@@ -142,9 +136,7 @@ export class LoadGenerator {
     const perUrl: Record<string, EndpointCounts> = {};
     for (const [url, counts] of this.perUrl) {
       perUrl[url] = { ...counts, byTool: { ...counts.byTool } };
-      for (const key of ['sessionsStarted', 'sessionsFailed', 'deleted', 'idled', 'dropped', 'calls', 'callsOk', 'toolErrors', 'callsFailed'] as const) {
-        total[key] += counts[key];
-      }
+      for (const key of COUNT_KEYS) total[key] += counts[key];
     }
     const { byTool: _ignored, ...totals } = total;
     return { startedAt: new Date(this.startedAtMs).toISOString(), elapsedSeconds: this.elapsed(), ...totals, perUrl };

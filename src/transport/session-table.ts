@@ -130,17 +130,24 @@ export class SessionTable {
     } catch (error) {
       this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'closing an MCP server failed');
     }
-    this.finish(session);
+    this.record(session);
   }
 
-  /** Runs once per session, whoever closed it; hosts call it from the transport's onclose. */
+  /**
+   * Runs once per session when its transport closed by itself or by a DELETE; hosts call it
+   * from the transport's onclose. The server may still hold the transport, so it is closed too.
+   */
   finish(session: HostedSession): void {
-    if (!this.live.delete(session)) return;
-    if (session.id === undefined) return;
+    if (this.record(session)) void session.server.close().catch(() => {});
+  }
+
+  /** Records the end of a session once, whoever ended it; false if it was recorded already. */
+  private record(session: HostedSession): boolean {
+    if (!this.live.delete(session)) return false;
+    if (session.id === undefined) return true;
     this.byId.delete(session.id);
     this.options.tracker.close(session.id, session.closeReason ?? 'transport_error');
-    // The server may still hold the transport when the transport closed first.
-    void session.server.close().catch(() => {});
+    return true;
   }
 
   /** Closes every session with `reason` and stops the idle sweep. */
