@@ -9,10 +9,14 @@ export const OTHER_ERROR = '_OTHER';
 export const TOOL_ERROR = 'tool_error';
 
 interface Pending {
+  id: RequestId;
   method: string;
   toolName: string;
   startedAt: number;
 }
+
+/** Shared by every instance: a default parameter written inline would be a closure per session. */
+const monotonicNow = (): number => performance.now();
 
 type Message = { id?: RequestId; method?: unknown; params?: { name?: unknown }; result?: { isError?: unknown }; error?: { code?: unknown } };
 
@@ -27,25 +31,32 @@ export class MonitoredTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
 
-  private readonly pending = new Map<RequestId, Pending>();
+  /**
+   * The pending request, when there is one: most clients wait for each answer, so one
+   * slot covers them without a Map per session (a Map costs about 280 bytes even empty).
+   */
+  private slot: Pending | undefined;
+  /** Further requests pending at the same time; made the first time there are two. */
+  private more: Map<RequestId, Pending> | undefined;
 
   constructor(
     readonly inner: Transport,
     private readonly transport: TransportKind,
     private readonly record: (operation: OperationInfo) => void,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     inner.onmessage = (message, extra) => {
       const m = message as Message;
       if (typeof m.method === 'string' && m.id !== undefined) {
         const toolName = m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : '';
-        this.pending.set(m.id, { method: m.method, toolName, startedAt: this.now() });
+        this.begin({ id: m.id, method: m.method, toolName, startedAt: this.now() });
       }
       this.onmessage?.(message, extra);
     };
     inner.onerror = (error) => this.onerror?.(error);
     inner.onclose = () => {
-      for (const [id, pending] of this.pending) this.finish(id, pending, OTHER_ERROR);
+      if (this.slot) this.finish(this.slot, OTHER_ERROR);
+      if (this.more) for (const pending of this.more.values()) this.finish(pending, OTHER_ERROR);
       this.onclose?.();
     };
   }
@@ -56,7 +67,7 @@ export class MonitoredTransport implements Transport {
 
   /** Requests received and not yet answered. */
   get pendingCount(): number {
-    return this.pending.size;
+    return (this.slot ? 1 : 0) + (this.more?.size ?? 0);
   }
 
   start(): Promise<void> {
@@ -66,8 +77,8 @@ export class MonitoredTransport implements Transport {
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const m = message as Message;
     if (m.method === undefined && m.id !== undefined) {
-      const pending = this.pending.get(m.id);
-      if (pending) this.finish(m.id, pending, errorType(pending, m));
+      const pending = this.slot?.id === m.id ? this.slot : this.more?.get(m.id);
+      if (pending) this.finish(pending, errorType(pending, m));
     }
     return this.inner.send(message, options);
   }
@@ -80,8 +91,14 @@ export class MonitoredTransport implements Transport {
     this.inner.setProtocolVersion?.(version);
   }
 
-  private finish(id: RequestId, pending: Pending, error: string): void {
-    this.pending.delete(id);
+  private begin(pending: Pending): void {
+    if (this.slot === undefined || this.slot.id === pending.id) this.slot = pending;
+    else (this.more ??= new Map()).set(pending.id, pending);
+  }
+
+  private finish(pending: Pending, error: string): void {
+    if (this.slot === pending) this.slot = undefined;
+    else this.more?.delete(pending.id);
     this.record({
       transport: this.transport,
       method: pending.method,

@@ -7,7 +7,8 @@ import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { MonitoredTransport } from './monitored-transport.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
-import type { HostedSession, ServerFactory, SessionTable } from './session-table.js';
+import type { CloseReason, OperationInfo } from '../core/types.js';
+import type { ConnectableServer, HostedSession, ServerFactory, SessionTable } from './session-table.js';
 
 export type { ConnectableServer, ServerFactory } from './session-table.js';
 
@@ -104,46 +105,63 @@ export class StreamableHttpHost {
     if (res.statusCode >= 400 && res.statusCode < 500) this.options.tracker.reject('invalid_request');
   }
 
-  private async startSession(req: IncomingMessage, res: ServerResponse, body: unknown, init: InitializeParams): Promise<void> {
-    const { tracker, clientIp, logger } = this.options;
-    if (!this.sessions.admit(res)) return;
-    const facts = sessionFacts(req, init, clientIp(req));
+  /** One function for every session's operations, not a closure per session. */
+  private readonly recordOperation = (operation: OperationInfo): void => this.options.tracker.recordOperation(operation);
 
-    let hosted: HostedSession | undefined;
+  /** One function for every session (the SDK passes the id), not a closure per session. */
+  private readonly onSessionClosed = (id: string): void => {
+    // Called only for a DELETE the SDK accepted, just before it closes the transport.
+    const session = this.sessions.get(id);
+    if (session) session.closeReason ??= 'client_delete';
+  };
+
+  private async startSession(req: IncomingMessage, res: ServerResponse, body: unknown, init: InitializeParams): Promise<void> {
+    const { tracker, clientIp } = this.options;
+    if (!this.sessions.admit(res)) return;
+    // What the session's initialized callback needs, released once it has run: the SDK
+    // keeps that callback for the session's life, and so would keep whatever it holds.
+    let pending: { session: StreamableSession; facts: ReturnType<typeof sessionFacts> } | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: this.options.eventStore,
       enableJsonResponse: this.options.enableJsonResponse,
       onsessioninitialized: (id) => {
-        if (!hosted) return;
-        this.sessions.register(id, hosted);
-        tracker.establish({ sessionId: id, transport: 'streamable_http', ...facts });
+        if (!pending) return;
+        this.sessions.register(id, pending.session);
+        tracker.establish({ sessionId: id, transport: 'streamable_http', ...pending.facts });
+        pending = undefined;
       },
-      // Called only for a DELETE the SDK accepted, just before it closes the transport.
-      onsessionclosed: () => {
-        if (hosted) hosted.closeReason ??= 'client_delete';
-      },
+      onsessionclosed: this.onSessionClosed,
     });
-    transport.onerror = (error) => logger.debug({ err: error.message }, 'MCP transport reported an error');
 
-    const server = await this.options.serverFactory();
-    hosted = {
-      server,
-      id: undefined,
-      closeReason: undefined,
-      inFlight: 0,
-      handle: (request, response, parsed) => transport.handleRequest(request, response, parsed),
-    };
-    const session = hosted;
+    const session = new StreamableSession(await this.options.serverFactory(), transport);
+    pending = { session, facts: sessionFacts(req, init, clientIp(req)) };
     this.sessions.add(session);
-    const monitored = new MonitoredTransport(transport, 'streamable_http', (op) => tracker.recordOperation(op));
+    const monitored = new MonitoredTransport(transport, 'streamable_http', this.recordOperation);
     monitored.onclose = () => this.sessions.finish(session);
-    await server.connect(monitored);
+    await session.server.connect(monitored);
     await transport.handleRequest(req, res, body);
     if (session.id === undefined) {
       // The SDK refused the initialize request: nothing was established, release it all.
+      pending = undefined;
       this.countRefusal(res);
       await this.sessions.close(session, 'transport_error');
     }
+  }
+}
+
+/** A Streamable HTTP session; a class, so `handle` is shared by every session rather than a closure each. */
+class StreamableSession implements HostedSession {
+  id: string | undefined = undefined;
+  closeReason: CloseReason | undefined = undefined;
+  inFlight = 0;
+
+  constructor(
+    readonly server: ConnectableServer,
+    private readonly transport: StreamableHTTPServerTransport,
+  ) {}
+
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    return this.transport.handleRequest(req, res, body);
   }
 }

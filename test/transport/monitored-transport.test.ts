@@ -1,0 +1,74 @@
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import type { OperationInfo } from '../../src/core/types.js';
+import { MonitoredTransport } from '../../src/transport/monitored-transport.js';
+
+/** A MonitoredTransport over one end of an in-memory pair, with a clock the test moves. */
+async function rig() {
+  const [client, server] = InMemoryTransport.createLinkedPair();
+  const records: OperationInfo[] = [];
+  let now = 0;
+  const monitored = new MonitoredTransport(server, 'streamable_http', (op) => records.push(op), () => now);
+  const received: JSONRPCMessage[] = [];
+  monitored.onmessage = (message) => void received.push(message);
+  await monitored.start();
+  await client.start();
+  const request = (id: number, method: string, name?: string) =>
+    client.send({ jsonrpc: '2.0', id, method, params: name === undefined ? {} : { name, arguments: {} } });
+  return { client, monitored, records, received, request, setNow: (ms: number) => void (now = ms) };
+}
+
+describe('MonitoredTransport', () => {
+  it('times requests answered out of order, one or several pending at a time', async () => {
+    const { monitored, records, received, request, setNow } = await rig();
+    await request(1, 'tools/call', 'echo');
+    await request(2, 'tools/list');
+    await request(3, 'tools/call', 'fail');
+    expect(received).toHaveLength(3);
+    expect(monitored.pendingCount).toBe(3);
+
+    setNow(250);
+    await monitored.send({ jsonrpc: '2.0', id: 2, result: { tools: [] } });
+    setNow(500);
+    await monitored.send({ jsonrpc: '2.0', id: 3, result: { content: [], isError: true } });
+    setNow(1000);
+    await monitored.send({ jsonrpc: '2.0', id: 1, error: { code: -32602, message: 'bad' } });
+    expect(monitored.pendingCount).toBe(0);
+
+    // A notification and an answer to nothing pending are not operations.
+    await request(4, 'ping');
+    setNow(1500);
+    await monitored.send({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } });
+    await monitored.send({ jsonrpc: '2.0', id: 99, result: {} });
+    await monitored.send({ jsonrpc: '2.0', id: 4, result: {} });
+
+    expect(records).toEqual([
+      { transport: 'streamable_http', method: 'tools/list', toolName: '', errorType: '', durationSeconds: 0.25 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'fail', errorType: 'tool_error', durationSeconds: 0.5 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'echo', errorType: '-32602', durationSeconds: 1 },
+      { transport: 'streamable_http', method: 'ping', toolName: '', errorType: '', durationSeconds: 0.5 },
+    ]);
+  });
+
+  it('records every request still pending at close as _OTHER, once', async () => {
+    const { client, monitored, records, request, setNow } = await rig();
+    let closed = 0;
+    monitored.onclose = () => void closed++;
+    await request(1, 'tools/call', 'sleep');
+    await request(2, 'tools/call', 'sleep');
+    await request(3, 'resources/list');
+    setNow(2000);
+    await monitored.send({ jsonrpc: '2.0', id: 2, result: { content: [] } });
+    setNow(3000);
+    await client.close(); // the client goes away with two requests unanswered
+
+    expect(closed).toBe(1);
+    expect(monitored.pendingCount).toBe(0);
+    expect(records).toEqual([
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '', durationSeconds: 2 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '_OTHER', durationSeconds: 3 },
+      { transport: 'streamable_http', method: 'resources/list', toolName: '', errorType: '_OTHER', durationSeconds: 3 },
+    ]);
+  });
+});
