@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
+import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
 import type { CloseReason, OperationInfo } from '../core/types.js';
@@ -133,6 +134,7 @@ export class StreamableHttpHost {
       },
       onsessionclosed: this.onSessionClosed,
     });
+    if (this.options.enableJsonResponse) releaseAnsweredJsonStreams(transport);
 
     const session = new StreamableSession(await this.options.serverFactory(), transport);
     pending = { session, facts: sessionFacts(req, init, clientIp(req)) };
