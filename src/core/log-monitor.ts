@@ -10,10 +10,15 @@ export function sessionRef(sessionId: string): string {
   return createHash('sha256').update(sessionId).digest('hex').slice(0, 12);
 }
 
-/** Logs every connection event as one structured line. */
+/**
+ * Logs every connection event as one structured line. At a level the logger drops, an
+ * event costs nothing: the line (and its session hash) is not even built.
+ */
 export function createLogMonitor(logger: Logger): ConnectionMonitor {
+  const enabled = (level: 'debug' | 'info'): boolean => logger.isLevelEnabled?.(level) ?? true;
   return {
-    onConnectionEstablished: (c) =>
+    onConnectionEstablished: (c) => {
+      if (!enabled('info')) return;
       logger.info(
         {
           event: 'mcp_connection_established',
@@ -26,8 +31,10 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
           userAgent: c.userAgent,
         },
         'MCP session established',
-      ),
-    onConnectionClosed: (sessionId, durationMs, c) =>
+      );
+    },
+    onConnectionClosed: (sessionId, durationMs, c) => {
+      if (!enabled('info')) return;
       logger.info(
         {
           event: 'mcp_connection_closed',
@@ -40,7 +47,10 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
           requestCount: c.requestCount,
         },
         'MCP session closed',
-      ),
-    onRequestRejected: (reason) => logger.debug({ event: 'mcp_request_rejected', reason }, 'MCP request rejected'),
+      );
+    },
+    onRequestRejected: (reason) => {
+      if (enabled('debug')) logger.debug({ event: 'mcp_request_rejected', reason }, 'MCP request rejected');
+    },
   };
 }
