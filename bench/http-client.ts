@@ -93,13 +93,3 @@ export async function pool(count: number, concurrency: number, job: (i: number) 
     }),
   );
 }
-
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
-export function median(values: readonly number[]): number {
-  return percentile(values, 50);
-}
