@@ -43,4 +43,5 @@ export { SseHost } from './transport/sse-host.js';
 export { StreamableHttpHost } from './transport/streamable-http-host.js';
 export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './transport/streamable-http-host.js';
 
-export { createDemoServer } from './demo/demo-server.js';
+export { createDemoServer, demoServerFactory } from './demo/demo-server.js';
+export type { DemoServerOptions } from './demo/demo-server.js';

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { createDemoServer } from '../demo/demo-server.js';
+import { demoServerFactory } from '../demo/demo-server.js';
 import { httpUpstreamFactory, stdioServerFactory } from '../proxy/relay-bridge.js';
 import { startMonitoredServer } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
@@ -31,7 +31,7 @@ export async function runServe(settings: Settings, version: string, proxy: { std
         ? stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger)
         : upstream
           ? httpUpstreamFactory(upstream, logger)
-          : createDemoServer,
+          : demoServerFactory(),
       port: settings.port,
       host: settings.host,
       adminPort: settings.adminPort,

@@ -1,15 +1,23 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { z } from 'zod';
+import type { ServerFactory } from '../transport/session-table.js';
 
 /** Longest sleep the demo's `sleep` tool accepts, in milliseconds. */
 export const MAX_SLEEP_MS = 60_000;
+
+export interface DemoServerOptions {
+  /** Validates elicitation answers. @default a new Ajv validator (built per server, about 150 µs) */
+  jsonSchemaValidator?: jsonSchemaValidator;
+}
 
 /**
  * The demo server: tools whose latency and outcomes are worth watching on a dashboard.
  * One instance per session, as every server factory must build.
  */
-export function createDemoServer(): McpServer {
-  const server = new McpServer({ name: 'mcp-exporter-demo', version: '0.1.0' });
+export function createDemoServer(options: DemoServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'mcp-exporter-demo', version: '0.1.0' }, { jsonSchemaValidator: options.jsonSchemaValidator });
 
   server.registerTool(
     'echo',
@@ -50,4 +58,16 @@ export function createDemoServer(): McpServer {
   );
 
   return server;
+}
+
+/**
+ * A factory of demo servers that share one JSON Schema validator. The SDK builds a new
+ * Ajv instance for every server otherwise, about a fifth of the CPU a session's setup
+ * takes. Sharing is safe here because the demo asks no elicitation: Ajv keeps every
+ * schema it compiles, so a server that validates schemas built per request should keep
+ * its own validator.
+ */
+export function demoServerFactory(): ServerFactory {
+  const jsonSchemaValidator = new AjvJsonSchemaValidator();
+  return () => createDemoServer({ jsonSchemaValidator });
 }
