@@ -2,14 +2,7 @@
  * `npm run bench`: the monitored server against the bare MCP SDK server, on this machine,
  * in one run. Prints a table (and writes it as JSON) of the measures and their targets.
  * It runs the compiled code (`npm run prebench` builds it), as users run it.
- *
- *   npm run bench                        the full run (about ten minutes)
- *   npm run bench -- --smoke             a tiny run that checks the benchmark works
- *   npm run bench -- --out f.json        where the JSON goes (default bench-results.json)
- *   npm run bench -- --rounds 800 --run-ms 100
- *                                        more or longer alternated rounds
- *   npm run bench -- --responses json    POSTs answered as JSON instead of SSE streams
- *   npm run bench -- --cpu-prof dir      the server process writes a CPU profile into dir
+ * `npm run bench -- --help` lists the options.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +15,19 @@ import { bootstrap, percentile, type Estimate } from './stats.js';
 import { stormScaling, trackerHeapPerSession, type Backend } from './tracker-storm.js';
 
 const USAGE = `usage: npm run bench -- [--smoke] [--out FILE] [--rounds N] [--run-ms MS] [--responses sse|json] [--cpu-prof DIR]`;
+const HELP = `Measures this project's monitored server (prom-client and OpenTelemetry backends)
+against the bare MCP SDK server, every server in one process, and prints the table.
+
+${USAGE}
+
+  --smoke              a small run that checks the benchmark works (seconds)
+  --out FILE           where the table goes as JSON (default bench-results.json)
+  --rounds N           alternated rounds, each server once per round (default 500)
+  --run-ms MS          length of one server's run in a round (default 100)
+  --responses sse|json how POSTs are answered (default sse, the SDK's default)
+  --cpu-prof DIR       the server process writes a CPU profile into DIR
+  --help               this text
+`;
 
 function options() {
   try {
@@ -33,6 +39,7 @@ function options() {
         'run-ms': { type: 'string' },
         responses: { type: 'string', default: 'sse' },
         'cpu-prof': { type: 'string' },
+        help: { type: 'boolean' },
       },
     }).values;
   } catch (error) {
@@ -46,6 +53,10 @@ function fail(message: string): never {
 }
 
 const values = options();
+if (values.help === true) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 const smoke = values.smoke === true;
 const out = values.out ?? 'bench-results.json';
 

@@ -95,7 +95,7 @@ describe('npm run bench -- --smoke', () => {
     }
   }, 240_000);
 
-  it('refuses a bad option with one line and exit code 2, starting nothing', () => {
+  it('refuses a bad option with one line and exit code 2, and lists every option under --help', () => {
     // The first test compiled the bench.
     const run = (...args: string[]) => spawnSync(process.execPath, ['dist-bench/bench/run.js', ...args], { cwd: ROOT, encoding: 'utf8' });
     const rounds = run('--rounds', '0');
@@ -108,5 +108,16 @@ describe('npm run bench -- --smoke', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr.split('\n')[0]).toMatch(/^bench: Unknown option '--fast'/);
     expect(unknown.stdout).toBe('');
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout.split('\n').filter((line) => line.startsWith('  --')).map((line) => line.trim().split(' ')[0])).toEqual([
+      '--smoke',
+      '--out',
+      '--rounds',
+      '--run-ms',
+      '--responses',
+      '--cpu-prof',
+      '--help',
+    ]);
   });
 });
