@@ -310,7 +310,8 @@ async function main(): Promise<void> {
 
   const [small = 0, large = 0] = SIZES.storm;
   const storm = { prom: await stormScaling(small, large, 'prom-client', log), otel: await stormScaling(small, large, 'otel', log) };
-  const [low = 0, , high = 0] = SIZES.levels;
+  const low = SIZES.levels[0] ?? 0;
+  const high = SIZES.levels.at(-1) ?? 0;
   const trackerHeap = { prom: await trackerHeapPerSession(high, 'prom-client'), otel: await trackerHeapPerSession(high, 'otel') };
 
   const scrape = (backend: Backend, i: number) => scrapes.get(backend)?.[i] ?? NaN;

@@ -27,7 +27,8 @@ import { z } from 'zod';
 import { startMonitoredServer } from '../src/server.js';
 import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../src/metrics/otel-prometheus.js';
 
-export const SERVER_KINDS = ['bare', 'bare-b', 'monitored', 'monitored-otel'] as const;
+// Not exported: importing this module starts the servers; the bench imports the type alone.
+const SERVER_KINDS = ['bare', 'bare-b', 'monitored', 'monitored-otel'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 function benchServer(): McpServer {
