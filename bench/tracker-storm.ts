@@ -47,7 +47,7 @@ async function stormRig(backend: Backend) {
 }
 
 const start = (i: number) => ({
-  sessionId: `${i.toString(16).padStart(8, '0')}-5e55-4a0d-9c1e-0123456789ab`,
+  id: i.toString(16).padStart(12, '0'),
   clientIP: '203.0.113.0',
   userAgent: 'node',
   transport: 'streamable_http' as const,
@@ -69,7 +69,7 @@ export async function stormCpuMs(n: number, backend: Backend): Promise<number> {
     if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
   }
   for (let i = 0; i < n; i++) {
-    rig.tracker.close(start(i).sessionId, 'client_delete');
+    rig.tracker.close(start(i).id, 'client_delete');
     if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
   }
   const used = process.cpuUsage(began);

@@ -18,7 +18,10 @@ export type {
 export { ConnectionHistory } from './core/history.js';
 export { createIpMasker, truncateAddress } from './core/ip-masking.js';
 export type { IpMasker, IpMaskingMode } from './core/ip-masking.js';
-export { createLogMonitor, sessionRef } from './core/log-monitor.js';
+export { createLogMonitor } from './core/log-monitor.js';
+export { sessionRef } from './core/session-ref.js';
+export { ToolCatalog } from './core/tool-catalog.js';
+export { mcpMethod, MCP_METHODS } from './core/mcp-methods.js';
 export type { Logger } from './core/logger.js';
 export { LabelCap } from './core/label-cap.js';
 

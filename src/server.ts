@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
 import { TrustedProxies } from './core/trusted-proxies.js';
 import { createRequestGuard } from './transport/request-guard.js';
+import { handleProbe } from './http/probes.js';
 import { createLogMonitor } from './core/log-monitor.js';
 import { silentLogger, type Logger } from './core/logger.js';
 import { SessionTracker } from './core/session-tracker.js';
@@ -70,10 +71,23 @@ export interface MonitoredServerOptions {
   maxSessions?: number;
   /** Peers (addresses, CIDRs) whose X-Forwarded-For / X-Real-IP is believed. @default none */
   trustProxy?: readonly string[];
-  /** Host header values accepted on the MCP routes (DNS-rebinding protection). @default any */
+  /**
+   * Host header values accepted on the MCP routes (DNS-rebinding protection): `host` (any
+   * port) or `host:port`. @default loopback names (localhost, 127.0.0.1, [::1]) when bound
+   * to loopback; unchecked on any other address (the start log says so)
+   */
   allowedHosts?: readonly string[];
-  /** Origin header values accepted on the MCP routes when sent. @default any */
+  /**
+   * Origin header values accepted on the MCP routes when sent, and answered with CORS
+   * headers for browser clients; `*` for every origin. @default loopback origins when the
+   * Host check is the loopback default; otherwise any origin, without CORS headers
+   */
   allowedOrigins?: readonly string[];
+  /**
+   * Clients (clientInfo.name) that get a client_name label of their own; every other is
+   * `other`. @default none: the first 20 distinct names, first come first served
+   */
+  clientNames?: readonly string[];
   /** Settings shown by /api/mcp/status; no secrets. @default {} */
   config?: Readonly<Record<string, unknown>>;
   /** Epoch milliseconds. @default Date.now */
@@ -130,9 +144,10 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
 
   const history = new ConnectionHistory(options.historyLimit ?? 1000);
   const events = new ConnectionEventStream({ tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });
-  if (registry) tracker.subscribe(new PromClientMonitor(registry));
+  const clientNames = options.clientNames;
+  if (registry) tracker.subscribe(new PromClientMonitor(registry, { clientNames }));
   if (options.meter || options.meterProvider) {
-    tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider }));
+    tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider, clientNames }));
   }
   tracker.subscribe(createLogMonitor(logger));
   tracker.subscribe(history);
@@ -140,6 +155,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   for (const monitor of asList(options.monitor)) tracker.subscribe(monitor);
 
   const tools = await listFactoryTools(options.serverFactory);
+  tracker.tools.offer(tools);
   const sessions = new SessionTable({
     tracker,
     logger,
@@ -151,7 +167,8 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   const proxies = new TrustedProxies(options.trustProxy ?? []);
   const clientIp = (req: IncomingMessage): string =>
     maskIp(proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']));
-  const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, tracker);
+  const bindHost = options.host ?? '127.0.0.1';
+  const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, bindHost }, tracker);
   const host = new StreamableHttpHost({
     serverFactory: options.serverFactory,
     tracker,
@@ -182,24 +199,20 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   });
   const separateAdmin = options.adminPort !== undefined;
   const serveAdmin = !separateAdmin && (options.adminRoutes ?? true);
-  const bindHost = options.host ?? '127.0.0.1';
 
   const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     if (path === endpoint) {
-      if (guard && !guard(req, res)) return;
-      void host.handle(req, res);
+      if (guard.admit(req, res)) void host.handle(req, res);
     } else if (sseHost && path === ssePaths?.stream) {
-      if (guard && !guard(req, res)) return;
-      void sseHost.handleStream(req, res);
+      if (guard.admit(req, res)) void sseHost.handleStream(req, res);
     } else if (sseHost && path === ssePaths?.messages) {
-      if (guard && !guard(req, res)) return;
-      void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
+      if (guard.admit(req, res)) void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
     } else if (serveAdmin) {
       adminHandler(req, res);
-    } else {
+    } else if (!handleProbe(req, res, path, () => running)) {
       sendJson(res, 404, { error: 'Not found' });
     }
   });
@@ -220,6 +233,12 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
       })
     : port;
   running = true;
+  if (guard.hostCheck === 'off') {
+    logger.warn(
+      { event: 'host_check_off', host: bindHost },
+      `Host headers are not checked on ${bindHost}: set --allowed-hosts (allowedHosts) to the names clients use, e.g. mcp.example.com, to block DNS rebinding`,
+    );
+  }
   const address = httpServer.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 

@@ -1,7 +1,10 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
+import type { Logger } from '../src/core/logger.js';
+import { sessionRef } from '../src/core/session-ref.js';
 import { createDemoServer } from '../src/demo/demo-server.js';
 import { startMonitoredServer, type MonitoredServer, type MonitoredServerOptions } from '../src/server.js';
 
@@ -13,7 +16,10 @@ export async function startDemo(options: Partial<MonitoredServerOptions> = {}): 
 export interface ConnectedClient {
   client: Client;
   transport: StreamableHTTPClientTransport;
+  /** The session id, a credential: what the client sends as Mcp-Session-Id. */
   sessionId: string;
+  /** The session's opaque reference: what the tracker, the admin API and the logs call it. */
+  ref: string;
 }
 
 /** A real SDK client over Streamable HTTP, initialized; `headers` go on every request. */
@@ -23,7 +29,7 @@ export async function connectClient(url: string, name = 'test-client', version =
   await client.connect(transport);
   const sessionId = transport.sessionId;
   if (sessionId === undefined) throw new Error('the server gave no session id');
-  return { client, transport, sessionId };
+  return { client, transport, sessionId, ref: sessionRef(sessionId) };
 }
 
 /** The admin routes' base URL with a path. */
@@ -84,4 +90,102 @@ export function useDemoServers() {
       cleanups.push(cleanup);
     },
   };
+}
+
+/** A logger that keeps every line as `level msg JSON(fields)`. */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const keep =
+    (level: string) =>
+    (fields: object, msg: string): void => {
+      lines.push(`${level} ${msg} ${JSON.stringify(fields)}`);
+    };
+  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
+}
+
+/** A raw Streamable HTTP session: initialize and the initialized notification, no GET stream. */
+export async function rawSession(url: string, name: string): Promise<Record<string, string>> {
+  const init = await postRaw(
+    url,
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name, version: '1' } },
+    }),
+  );
+  if (init.status !== 200) throw new Error(`initialize answered ${init.status}`);
+  await init.text();
+  const headers = { 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-06-18' };
+  const note = await postRaw(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
+  await note.text();
+  return headers;
+}
+
+
+/** A legacy SSE stream opened by hand (GET /sse), with the session id its endpoint event names. */
+export interface RawSseStream {
+  sessionId: string;
+  /** Where this session posts its messages. */
+  messagesUrl: string;
+  /** Reads the stream until `text` has arrived; resolves with everything read so far. */
+  until(text: string): Promise<string>;
+  close(): void;
+}
+
+export async function openSseStream(sseUrl: string, headers: Record<string, string> = {}): Promise<RawSseStream> {
+  const controller = new AbortController();
+  const res = await fetch(sseUrl, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  if (res.status !== 200 || !res.body) throw new Error(`GET /sse answered ${res.status}`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const until = async (wanted: string): Promise<string> => {
+    while (!text.includes(wanted)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the SSE stream ended before "${wanted}": ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    return text;
+  };
+  await until('\n\n');
+  const endpoint = /event: endpoint\ndata: (\S+)/.exec(text)?.[1];
+  if (!endpoint) throw new Error(`no endpoint event: ${text}`);
+  const messagesUrl = new URL(endpoint, sseUrl).toString();
+  const sessionId = new URL(messagesUrl).searchParams.get('sessionId') ?? '';
+  return { sessionId, messagesUrl, until, close: () => controller.abort() };
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * One request over node:http, for what fetch will not send: a Host header, a Content-Length
+ * that is not the body's, or a chunked body. Write errors after the server answered (it may close the
+ * socket on a refused body) are not failures.
+ */
+export function rawRequest(url: string, method: string, headers: Record<string, string>, chunks: readonly string[]): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => parts.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+/** POSTs an MCP message with the headers a client sends plus `headers`, over node:http (so a Host header is sent as given). */
+export function postMessage(url: string, body: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
+  return rawRequest(url, 'POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, [body]);
 }

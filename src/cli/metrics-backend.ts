@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionMonitor } from '../core/types.js';
 import { promClientRenderer, type MetricsRenderer } from '../metrics/exposition.js';
+import type { LabelPolicyOptions } from '../metrics/label-policy.js';
 import { OtelMonitor } from '../metrics/otel-monitor.js';
 import { combineRenderers, createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../metrics/otel-prometheus.js';
 import { addProcessMetrics } from '../metrics/process-metrics.js';
@@ -42,7 +43,7 @@ function exportInterval(env: Env): number {
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, a second
  * provider that pushes OTLP/HTTP with the semantic-convention names.
  */
-export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger): BackendSetup {
+export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger, labels: LabelPolicyOptions = {}): BackendSetup {
   const processRegistry = new Registry();
   addProcessMetrics(processRegistry);
   if (backend === 'prom-client') {
@@ -56,7 +57,7 @@ export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: 
   const prometheusReader = createPrometheusReader();
   const prometheusProvider = new MeterProvider({ resource, readers: [prometheusReader], views: prometheusViews() });
   const providers = [prometheusProvider];
-  const monitors: ConnectionMonitor[] = [new OtelMonitor({ meterProvider: prometheusProvider })];
+  const monitors: ConnectionMonitor[] = [new OtelMonitor({ meterProvider: prometheusProvider, ...labels })];
 
   const otlpEndpoint = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (otlpEndpoint) {
@@ -67,7 +68,7 @@ export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: 
       readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) })],
     });
     providers.push(otlpProvider);
-    monitors.push(new OtelMonitor({ meterProvider: otlpProvider }));
+    monitors.push(new OtelMonitor({ meterProvider: otlpProvider, ...labels }));
     logger.info({ event: 'otlp_export', intervalMs: interval }, 'pushing metrics over OTLP/HTTP');
   }
 

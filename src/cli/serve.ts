@@ -16,7 +16,9 @@ export async function runServe(settings: Settings, version: string, proxy: { std
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
   let backend: BackendSetup | undefined;
   try {
-    backend = settings.monitoring ? setUpMetricsBackend(settings.metricsBackend, process.env, version, logger) : undefined;
+    backend = settings.monitoring
+      ? setUpMetricsBackend(settings.metricsBackend, process.env, version, logger, { clientNames: settings.clientNames })
+      : undefined;
   } catch (error) {
     if (error instanceof SettingError) {
       process.stderr.write(`mcp-exporter: ${error.message}\n`);
@@ -47,6 +49,7 @@ export async function runServe(settings: Settings, version: string, proxy: { std
       trustProxy: settings.trustProxy,
       allowedHosts: settings.allowedHosts,
       allowedOrigins: settings.allowedOrigins,
+      clientNames: settings.clientNames,
       maxSessions: settings.maxSessions,
       maxBodyBytes: settings.maxBodyBytes,
       config: {
@@ -62,6 +65,7 @@ export async function runServe(settings: Settings, version: string, proxy: { std
         trustProxy: settings.trustProxy,
         allowedHosts: settings.allowedHosts,
         allowedOrigins: settings.allowedOrigins,
+        clientNames: settings.clientNames,
         maxSessions: settings.maxSessions,
         maxBodyBytes: settings.maxBodyBytes,
       },

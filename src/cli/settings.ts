@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { IP_MASKING_MODES, type IpMaskingMode } from '../core/ip-masking.js';
 import { parseRange } from '../core/trusted-proxies.js';
+import { MAX_NAME_LENGTH } from '../core/bounded-text.js';
+
+/** --client-names takes at most this many: each is a series of every session metric. */
+const MAX_CLIENT_NAMES = 200;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +27,7 @@ export interface Settings {
   trustProxy: string[];
   allowedHosts: string[];
   allowedOrigins: string[];
+  clientNames: string[];
   maxSessions: number;
   maxBodyBytes: number;
 }
@@ -100,14 +105,24 @@ const hostList = (raw: string, where: string): string[] => {
 const originList = (raw: string, where: string): string[] => {
   const items = list(raw);
   for (const item of items) {
+    if (item === '*') continue;
     let url: URL | undefined;
     try {
       url = new URL(item);
     } catch {
       url = undefined;
     }
-    if (!url || url.origin !== item) throw new SettingError(`${where}: "${item}" is not an origin; use e.g. https://app.example.com`);
+    if (!url || url.origin !== item) throw new SettingError(`${where}: "${item}" is not an origin; use e.g. https://app.example.com, or * for any`);
   }
+  return items;
+};
+
+const clientNameList = (raw: string, where: string): string[] => {
+  const items = list(raw);
+  for (const item of items) {
+    if (item.length > MAX_NAME_LENGTH) throw new SettingError(`${where}: "${item.slice(0, 40)}..." is longer than ${MAX_NAME_LENGTH} characters`);
+  }
+  if (items.length > MAX_CLIENT_NAMES) throw new SettingError(`${where}: ${items.length} names; at most ${MAX_CLIENT_NAMES}`);
   return items;
 };
 
@@ -127,8 +142,9 @@ export const DEFINITIONS = [
   { key: 'ipMasking', flag: 'ip-masking', env: 'MCP_IP_MASKING', shown: 'truncate', help: 'How client addresses are shown: none, truncate (/24, /48) or hash.', parse: oneOf(IP_MASKING_MODES) },
   { key: 'historyLimit', flag: 'history-limit', env: 'MCP_CONNECTION_HISTORY_LIMIT', shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
   { key: 'trustProxy', flag: 'trust-proxy', env: 'MCP_TRUST_PROXY', shown: '', help: 'Proxies (addresses, CIDRs) whose X-Forwarded-For is believed.', parse: cidrList },
-  { key: 'allowedHosts', flag: 'allowed-hosts', env: 'MCP_ALLOWED_HOSTS', shown: '', help: 'Host headers accepted on /mcp (DNS-rebinding protection); any if unset.', parse: hostList },
-  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'MCP_ALLOWED_ORIGINS', shown: '', help: 'Origin headers accepted on /mcp when sent; any if unset.', parse: originList },
+  { key: 'allowedHosts', flag: 'allowed-hosts', env: 'MCP_ALLOWED_HOSTS', shown: '', help: 'Host headers accepted on /mcp (DNS-rebinding protection); unset: loopback names when bound to loopback, else any.', parse: hostList },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'MCP_ALLOWED_ORIGINS', shown: '', help: 'Browser origins accepted on /mcp, with CORS (* for any); unset: loopback origins when bound to loopback.', parse: originList },
+  { key: 'clientNames', flag: 'client-names', env: 'MCP_CLIENT_NAMES', shown: '', help: 'Clients that get a client_name label of their own; others are "other". Unset: the first 20 seen.', parse: clientNameList },
   { key: 'maxSessions', flag: 'max-sessions', env: 'MCP_MAX_SESSIONS', shown: '0', help: 'Sessions open at most; new ones get 503 past it (0: no limit).', parse: wholeNumber(0, 10_000_000) },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'MCP_MAX_BODY_BYTES', shown: '4194304', help: 'Largest request body; larger ones get 413.', parse: wholeNumber(1024, 1024 * 1024 * 1024, ' bytes') },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_CONNECTION_LOG_LEVEL', shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
@@ -148,6 +164,7 @@ export const DEFAULTS: Settings = {
   trustProxy: [],
   allowedHosts: [],
   allowedOrigins: [],
+  clientNames: [],
   maxSessions: 0,
   maxBodyBytes: 4 * 1024 * 1024,
 };

@@ -16,7 +16,7 @@ export class ConnectionHistory implements ConnectionMonitor {
     this.ring = new Array<ClosedConnectionInfo | undefined>(capacity);
   }
 
-  onConnectionClosed = (_sessionId: string, _durationMs: number, connection: ClosedConnectionInfo): void => {
+  onConnectionClosed = (_id: string, _durationMs: number, connection: ClosedConnectionInfo): void => {
     if (this.capacity === 0) return;
     this.ring[this.next] = connection;
     this.next = (this.next + 1) % this.capacity;

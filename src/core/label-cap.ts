@@ -1,3 +1,5 @@
+import { boundedText } from './bounded-text.js';
+
 /** The label value that stands for every value past the cap. */
 export const OVERFLOW_LABEL = 'other';
 
@@ -5,10 +7,11 @@ export const OVERFLOW_LABEL = 'other';
  * Bounds the distinct values of a label chosen by clients (client names, tool names):
  * the first `limit` distinct values pass as they are, every later one becomes `other`.
  * A value once admitted stays admitted, so a gauge incremented under a label is
- * decremented under the same one.
+ * decremented under the same one. Admitted values are kept as copies of their own, and
+ * handed back as such, so a label value never pins the request it came in.
  */
 export class LabelCap {
-  private readonly admitted = new Set<string>();
+  private readonly admitted = new Map<string, string>();
 
   constructor(private readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 0) {
@@ -17,10 +20,12 @@ export class LabelCap {
   }
 
   map(value: string): string {
-    if (this.admitted.has(value)) return value;
+    const kept = this.admitted.get(value);
+    if (kept !== undefined) return kept;
     if (this.admitted.size >= this.limit) return OVERFLOW_LABEL;
-    this.admitted.add(value);
-    return value;
+    const copy = boundedText(value, value.length);
+    this.admitted.set(copy, copy);
+    return copy;
   }
 
   /** Distinct values admitted so far. */

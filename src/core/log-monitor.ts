@@ -1,18 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from './logger.js';
 import type { ConnectionMonitor } from './types.js';
 
-/**
- * A short, one-way reference to a session for log lines: enough to follow one session
- * through the log, useless for taking it over (the session id itself is a credential).
- */
-export function sessionRef(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('hex').slice(0, 12);
-}
+export { sessionRef } from './session-ref.js';
 
 /**
- * Logs every connection event as one structured line. At a level the logger drops, an
- * event costs nothing: the line (and its session hash) is not even built.
+ * Logs every connection event as one structured line, the session named by its opaque
+ * reference (`session`, the API's `id`). At a level the logger drops, an event costs
+ * nothing: the line is not even built.
  */
 export function createLogMonitor(logger: Logger): ConnectionMonitor {
   const enabled = (level: 'debug' | 'info'): boolean => logger.isLevelEnabled?.(level) ?? true;
@@ -22,7 +16,7 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
       logger.info(
         {
           event: 'mcp_connection_established',
-          session: sessionRef(c.sessionId),
+          session: c.id,
           transport: c.transport,
           clientIP: c.clientIP,
           clientName: c.clientName,
@@ -33,12 +27,12 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
         'MCP session established',
       );
     },
-    onConnectionClosed: (sessionId, durationMs, c) => {
+    onConnectionClosed: (id, durationMs, c) => {
       if (!enabled('info')) return;
       logger.info(
         {
           event: 'mcp_connection_closed',
-          session: sessionRef(sessionId),
+          session: id,
           transport: c.transport,
           clientIP: c.clientIP,
           clientName: c.clientName,

@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
+import { ToolCatalog } from './tool-catalog.js';
 import type {
   ClosedConnectionInfo,
   CloseReason,
@@ -13,7 +14,8 @@ import type {
 
 /** What a transport knows about a session when the SDK reports it initialized. */
 export interface SessionStart {
-  sessionId: string;
+  /** The session's opaque reference (`sessionRef(sessionId)`), never the session id itself. */
+  id: string;
   /** Already masked. */
   clientIP: string;
   userAgent: string;
@@ -48,7 +50,7 @@ class SessionRecord {
   toInfo(): ConnectionInfo {
     const s = this.start;
     return {
-      sessionId: s.sessionId,
+      id: s.id,
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
@@ -64,7 +66,7 @@ class SessionRecord {
   toClosed(closedAt: number, reason: CloseReason): ClosedConnectionInfo {
     const s = this.start;
     return {
-      sessionId: s.sessionId,
+      id: s.id,
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
@@ -86,7 +88,10 @@ class SessionRecord {
  * Every event is O(1); lists are built only when someone asks for them.
  */
 export class SessionTracker {
+  /** By opaque reference: the tracker never holds a session id. */
   private readonly sessions = new Map<string, SessionRecord>();
+  /** The tools the server offers, as its own answers list them. */
+  readonly tools = new ToolCatalog();
   /** Replaced, never changed in place, so a monitor may unsubscribe while being notified. */
   private monitors: readonly ConnectionMonitor[] = [];
   /** The monitors that want operations, kept apart: this list is walked on every request. */
@@ -112,9 +117,9 @@ export class SessionTracker {
 
   /** A session the SDK reported initialized. A second call for the same id is ignored. */
   establish(start: SessionStart): void {
-    if (this.sessions.has(start.sessionId)) return;
+    if (this.sessions.has(start.id)) return;
     const record = new SessionRecord(start, this.now());
-    this.sessions.set(start.sessionId, record);
+    this.sessions.set(start.id, record);
     this.total += 1;
     if (this.monitors.length === 0) return;
     const info = record.toInfo();
@@ -126,8 +131,8 @@ export class SessionTracker {
    * Activity of an open session: moves lastActivity and, for a new HTTP request
    * (`countRequest`), counts it. A stream that ends is activity but not a request.
    */
-  touch(sessionId: string, countRequest = true): boolean {
-    const record = this.sessions.get(sessionId);
+  touch(id: string, countRequest = true): boolean {
+    const record = this.sessions.get(id);
     if (!record) return false;
     record.lastActivity = this.now();
     if (countRequest) record.requestCount += 1;
@@ -146,13 +151,13 @@ export class SessionTracker {
   }
 
   /** Ends a session once; later calls for the same id return undefined and change nothing. */
-  close(sessionId: string, reason: CloseReason): ClosedConnectionInfo | undefined {
-    const record = this.sessions.get(sessionId);
+  close(id: string, reason: CloseReason): ClosedConnectionInfo | undefined {
+    const record = this.sessions.get(id);
     if (!record) return undefined;
-    this.sessions.delete(sessionId);
+    this.sessions.delete(id);
     const closed = record.toClosed(this.now(), reason);
     if (this.monitors.length === 0) return closed;
-    this.notify((m) => m.onConnectionClosed?.(sessionId, closed.durationMs, closed));
+    this.notify((m) => m.onConnectionClosed?.(id, closed.durationMs, closed));
     this.notifyChange();
     return closed;
   }
@@ -172,12 +177,18 @@ export class SessionTracker {
     return this.total;
   }
 
-  has(sessionId: string): boolean {
-    return this.sessions.has(sessionId);
+  has(id: string): boolean {
+    return this.sessions.has(id);
   }
 
-  getConnection(sessionId: string): ConnectionInfo | undefined {
-    return this.sessions.get(sessionId)?.toInfo();
+  /** One open session by its reference. */
+  getConnection(id: string): ConnectionInfo | undefined {
+    return this.sessions.get(id)?.toInfo();
+  }
+
+  /** When an open session was last active (epoch ms), or undefined. */
+  lastActivityAt(id: string): number | undefined {
+    return this.sessions.get(id)?.lastActivity;
   }
 
   /** Open sessions, oldest first; walks only offset + limit entries. */
@@ -193,7 +204,7 @@ export class SessionTracker {
     return page;
   }
 
-  /** Ids of open sessions whose last activity is older than `cutoff` (epoch ms). */
+  /** References of open sessions whose last activity is older than `cutoff` (epoch ms). */
   *idleSince(cutoff: number): Generator<string> {
     for (const [id, record] of this.sessions) {
       if (record.lastActivity < cutoff) yield id;

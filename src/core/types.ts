@@ -35,7 +35,11 @@ export const TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'ss
 
 /** One open MCP session, as the API shows it. */
 export interface ConnectionInfo {
-  sessionId: string;
+  /**
+   * The session's opaque reference: what the admin API, events, history and logs (as
+   * `session`) call it. Never the session id, which is a credential; it cannot be used as one.
+   */
+  id: string;
   /** The client's address, masked as the ip-masking setting says. */
   clientIP: string;
   userAgent: string;
@@ -46,7 +50,7 @@ export interface ConnectionInfo {
   /** HTTP requests of this session (POST, GET stream, DELETE), the initialize request included. */
   requestCount: number;
   transport: TransportKind;
-  /** clientInfo.name from the initialize request; empty when the client sent none. */
+  /** clientInfo.name from the initialize request, at most 128 characters; empty when the client sent none. */
   clientName: string;
   clientVersion: string;
   /** The protocol version the server negotiated with this client. */
@@ -61,12 +65,17 @@ export interface ClosedConnectionInfo extends ConnectionInfo {
   reason: CloseReason;
 }
 
+/** error_type for an operation that ended without a response (its session closed first), or past the cap of error codes. */
+export const OTHER_ERROR = '_OTHER';
+/** error_type for a tools/call result with isError: true. */
+export const TOOL_ERROR = 'tool_error';
+
 /** One JSON-RPC request a session's server answered (or could not answer before the session ended). */
 export interface OperationInfo {
   transport: TransportKind;
-  /** The JSON-RPC method, e.g. tools/call. */
+  /** The JSON-RPC method, e.g. tools/call, when the MCP specification has it; `other` otherwise. */
   method: string;
-  /** params.name for tools/call; empty for every other method. */
+  /** For tools/call, the tool when the server offers it, `other` otherwise; empty for every other method. */
   toolName: string;
   /** Empty on success; the JSON-RPC error code as a string; `tool_error` for isError results; `_OTHER` otherwise. */
   errorType: string;
@@ -94,8 +103,8 @@ export interface ConnectionMonitor {
   /** After every establish or close. `stats.connections` is built only if read. */
   onConnectionChange?: (stats: ConnectionStats) => void;
   onConnectionEstablished?: (connection: ConnectionInfo) => void;
-  /** `durationMs` is the session's lifetime in milliseconds. */
-  onConnectionClosed?: (sessionId: string, durationMs: number, connection: ClosedConnectionInfo) => void;
+  /** `id` is the session's opaque reference (`connection.id`); `durationMs` its lifetime in milliseconds. */
+  onConnectionClosed?: (id: string, durationMs: number, connection: ClosedConnectionInfo) => void;
   /** A request refused before it reached a session. */
   onRequestRejected?: (reason: RejectReason) => void;
   /** A JSON-RPC request answered; called on every request, so keep it O(1). */

@@ -4,6 +4,7 @@ import type { SessionTracker } from '../core/session-tracker.js';
 import type { MetricsRenderer } from '../metrics/exposition.js';
 import { sendJson } from '../transport/http-answers.js';
 import { bearerTokenCheck } from './bearer-auth.js';
+import { handleProbe } from './probes.js';
 import type { ConnectionEventStream } from './event-stream.js';
 
 /** A tool as tools/list describes it. */
@@ -28,7 +29,7 @@ export interface AdminRoutesOptions {
   tools?: () => readonly ToolSummary[];
   /** Effective settings shown by /status; never put secrets here. @default {} */
   config?: Readonly<Record<string, unknown>>;
-  /** Whether the MCP server is up, for /status and /health. @default always true */
+  /** Whether the MCP server is up, for /status, /health and /-/ready. @default always true */
   isRunning?: () => boolean;
   /** Bearer token required on every route (401 otherwise). @default none */
   token?: string;
@@ -44,6 +45,8 @@ export const MAX_PAGE = 1000;
 export const DEFAULT_PAGE = 100;
 
 const API = '/api/mcp';
+/** Longest id a 404 repeats back. */
+const MAX_ID_ECHO = 64;
 
 type Page = { ok: true; limit: number; offset: number } | { ok: false; error: string };
 
@@ -153,13 +156,16 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
   return (req, res, next) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+    // Probes come before the token: a healthcheck holds no secret, and they show nothing of sessions.
+    if (handleProbe(req, res, path, isRunning)) return;
     let route = routes[path];
     if (!route && path.startsWith(`${API}/connections/`)) {
-      const sessionId = safeDecode(path.slice(`${API}/connections/`.length));
+      // The connection's reference (its `id`), never a session id: those are not looked up.
+      const id = safeDecode(path.slice(`${API}/connections/`.length)).slice(0, MAX_ID_ECHO);
       route = (res) => {
-        const connection = tracker.getConnection(sessionId);
+        const connection = tracker.getConnection(id);
         if (connection) sendJson(res, 200, connection);
-        else sendJson(res, 404, { error: 'Connection not found', sessionId });
+        else sendJson(res, 404, { error: 'Connection not found', id });
       };
     }
     if (!route) {

@@ -62,7 +62,7 @@ export class ConnectionEventStream implements ConnectionMonitor {
     this.scheduleSummary();
   };
 
-  onConnectionClosed = (_sessionId: string, _durationMs: number, connection: ClosedConnectionInfo): void => {
+  onConnectionClosed = (_id: string, _durationMs: number, connection: ClosedConnectionInfo): void => {
     if (this.subscribers.size === 0) return;
     this.broadcast('mcp_connection_closed', connection);
     this.scheduleSummary();

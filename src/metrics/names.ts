@@ -33,26 +33,8 @@ export const SESSION_BUCKETS: readonly number[] = [1, 5, 15, 30, 60, 300, 900, 1
 export const CLIENT_NAME_LIMIT = 20;
 /** Distinct gen_ai_tool_name values before the rest become `other`. */
 export const TOOL_NAME_LIMIT = 200;
-/** Distinct method names outside the MCP specification before the rest become `other`. */
-export const CUSTOM_METHOD_LIMIT = 20;
+/** Distinct JSON-RPC error codes in error_type before the rest become `_OTHER`. */
+export const ERROR_CODE_LIMIT = 20;
 
 /** Client-to-server request methods of the MCP specification: always their own label value. */
-export const MCP_METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'tasks/get',
-  'tasks/list',
-  'tasks/result',
-  'tasks/cancel',
-]);
+export { MCP_METHODS } from '../core/mcp-methods.js';

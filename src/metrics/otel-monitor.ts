@@ -10,7 +10,7 @@ import {
   type OperationInfo,
   type RejectReason,
 } from '../core/types.js';
-import { LabelPolicy } from './label-policy.js';
+import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { HELP, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
@@ -26,7 +26,7 @@ export const INSTRUMENT = {
 /** The meter's instrumentation scope. */
 export const METER_NAME = 'mcp-exporter';
 
-export interface OtelMonitorOptions {
+export interface OtelMonitorOptions extends LabelPolicyOptions {
   /** A meter to record on; takes precedence over meterProvider. */
   meter?: Meter;
   /** A MeterProvider to take a meter named `mcp-exporter` from. Nothing global is used. */
@@ -48,11 +48,12 @@ export class OtelMonitor implements ConnectionMonitor {
   private readonly sessionDuration: Histogram;
   private readonly operationDuration: Histogram;
   private readonly rejected: Counter;
-  private readonly labels = new LabelPolicy();
+  private readonly labels: LabelPolicy;
 
   constructor(options: OtelMonitorOptions) {
     const meter = options.meter ?? options.meterProvider?.getMeter(METER_NAME, VERSION);
     if (!meter) throw new TypeError('OtelMonitor needs a meter or a meterProvider');
+    this.labels = new LabelPolicy(options);
     this.active = meter.createUpDownCounter(INSTRUMENT.sessionsActive, { description: HELP.sessionsActive, unit: '{session}' });
     this.established = meter.createCounter(INSTRUMENT.sessionsTotal, { description: HELP.sessionsTotal, unit: '{session}' });
     this.closed = meter.createCounter(INSTRUMENT.sessionsClosed, { description: HELP.sessionsClosedTotal, unit: '{session}' });
@@ -80,7 +81,7 @@ export class OtelMonitor implements ConnectionMonitor {
     this.established.add(1, attributes);
   };
 
-  onConnectionClosed = (_sessionId: string, durationMs: number, connection: ClosedConnectionInfo): void => {
+  onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
     this.active.add(-1, this.sessionAttributes(connection));
     const attributes = { transport: connection.transport, reason: connection.reason };
     this.closed.add(1, attributes);
@@ -95,7 +96,7 @@ export class OtelMonitor implements ConnectionMonitor {
     this.operationDuration.record(operation.durationSeconds, {
       'mcp.method.name': this.labels.method(operation.method),
       'gen_ai.tool.name': this.labels.toolName(operation.toolName),
-      'error.type': operation.errorType,
+      'error.type': this.labels.errorType(operation.errorType),
     });
   };
 

@@ -9,7 +9,7 @@ import {
   type OperationInfo,
   type RejectReason,
 } from '../core/types.js';
-import { LabelPolicy } from './label-policy.js';
+import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 
@@ -24,9 +24,14 @@ export class PromClientMonitor implements ConnectionMonitor {
   private readonly duration: Histogram<'transport' | 'reason'>;
   private readonly rejected: Counter<'reason'>;
   private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type'>;
-  private readonly labels = new LabelPolicy();
+  private readonly labels: LabelPolicy;
 
-  constructor(readonly registry: Registry) {
+  /** `options.clientNames`: the clients that get a client_name of their own (see LabelPolicyOptions). */
+  constructor(
+    readonly registry: Registry,
+    options: LabelPolicyOptions = {},
+  ) {
+    this.labels = new LabelPolicy(options);
     const registers = [registry];
     this.active = new Gauge({ name: METRIC.sessionsActive, help: HELP.sessionsActive, labelNames: ['transport', 'client_name'], registers });
     this.established = new Counter({ name: METRIC.sessionsTotal, help: HELP.sessionsTotal, labelNames: ['transport', 'client_name'], registers });
@@ -59,7 +64,7 @@ export class PromClientMonitor implements ConnectionMonitor {
     this.established.inc(labels);
   };
 
-  onConnectionClosed = (_sessionId: string, durationMs: number, connection: ClosedConnectionInfo): void => {
+  onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
     this.active.dec({ transport: connection.transport, client_name: this.labels.clientName(connection.clientName) });
     const labels = { transport: connection.transport, reason: connection.reason };
     this.closed.inc(labels);
@@ -75,7 +80,7 @@ export class PromClientMonitor implements ConnectionMonitor {
       {
         mcp_method_name: this.labels.method(operation.method),
         gen_ai_tool_name: this.labels.toolName(operation.toolName),
-        error_type: operation.errorType,
+        error_type: this.labels.errorType(operation.errorType),
       },
       operation.durationSeconds,
     );

@@ -2,7 +2,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { sessionRef } from '../core/log-monitor.js';
+import { sessionRef } from '../core/session-ref.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectableServer, ServerFactory } from '../transport/session-table.js';
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { boundedText } from '../core/bounded-text.js';
 import type { SessionStart } from '../core/session-tracker.js';
 
 /** Longest user agent kept; longer ones are cut. */
@@ -22,13 +23,14 @@ export function initializeParams(body: unknown): InitializeParams | undefined {
 }
 
 /** What the tracker records about a new session, from its initialize request and HTTP request. */
-export function sessionFacts(req: IncomingMessage, init: InitializeParams, clientIP: string): Omit<SessionStart, 'sessionId' | 'transport'> {
+export function sessionFacts(req: IncomingMessage, init: InitializeParams, clientIP: string): Omit<SessionStart, 'id' | 'transport'> {
   const requested = asString(init.protocolVersion);
   return {
     clientIP,
-    userAgent: asString(req.headers['user-agent']).slice(0, MAX_USER_AGENT_LENGTH),
-    clientName: asString(init.clientInfo?.name),
-    clientVersion: asString(init.clientInfo?.version),
+    userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH),
+    // Client-chosen and kept for the session's life: bounded, and copied off the request body.
+    clientName: boundedText(init.clientInfo?.name),
+    clientVersion: boundedText(init.clientInfo?.version),
     // The version the SDK will answer with: the client's when supported, else the latest.
     protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
   };

@@ -1,12 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { OperationInfo, TransportKind } from '../core/types.js';
+import { mcpMethod } from '../core/mcp-methods.js';
+import type { ToolCatalog } from '../core/tool-catalog.js';
+import { OTHER_ERROR, TOOL_ERROR, type OperationInfo, type TransportKind } from '../core/types.js';
 
-/** error_type for an operation that ended without a response (its session closed first). */
-export const OTHER_ERROR = '_OTHER';
-/** error_type for a tools/call result with isError: true. */
-export const TOOL_ERROR = 'tool_error';
+export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
+
+/** Where a MonitoredTransport reports: a SessionTracker is one. */
+export interface OperationSink {
+  recordOperation(operation: OperationInfo): void;
+  /** The tools the server offers; tools/list answers add to it, tools/call names are looked up in it. */
+  readonly tools: ToolCatalog;
+}
 
 interface Pending {
   id: RequestId;
@@ -18,13 +24,21 @@ interface Pending {
 /** Shared by every instance: a default parameter written inline would be a closure per session. */
 const monotonicNow = (): number => performance.now();
 
-type Message = { id?: RequestId; method?: unknown; params?: { name?: unknown }; result?: { isError?: unknown }; error?: { code?: unknown } };
+type Message = {
+  id?: RequestId;
+  method?: unknown;
+  params?: { name?: unknown };
+  result?: { isError?: unknown; tools?: unknown };
+  error?: { code?: unknown };
+};
 
 /**
  * Wraps an SDK transport to time every JSON-RPC request from arrival (onmessage) to its
  * response (send), for any transport: Streamable HTTP, SSE, a proxy's upstream. Requests
  * still pending when the transport closes are recorded as `_OTHER`. Notifications and the
- * server's own requests to the client are not operations.
+ * server's own requests to the client are not operations. Methods outside the MCP
+ * specification and tools the server never listed are recorded as `other`; the server's
+ * tools/list answers teach the sink's catalog which tools exist.
  */
 export class MonitoredTransport implements Transport {
   onclose?: () => void;
@@ -42,14 +56,15 @@ export class MonitoredTransport implements Transport {
   constructor(
     readonly inner: Transport,
     private readonly transport: TransportKind,
-    private readonly record: (operation: OperationInfo) => void,
+    private readonly sink: OperationSink,
     private readonly now: () => number = monotonicNow,
   ) {
     inner.onmessage = (message, extra) => {
       const m = message as Message;
       if (typeof m.method === 'string' && m.id !== undefined) {
-        const toolName = m.method === 'tools/call' && typeof m.params?.name === 'string' ? m.params.name : '';
-        this.begin({ id: m.id, method: m.method, toolName, startedAt: this.now() });
+        const method = mcpMethod(m.method);
+        const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
+        this.begin({ id: m.id, method, toolName, startedAt: this.now() });
       }
       this.onmessage?.(message, extra);
     };
@@ -78,7 +93,10 @@ export class MonitoredTransport implements Transport {
     const m = message as Message;
     if (m.method === undefined && m.id !== undefined) {
       const pending = this.slot?.id === m.id ? this.slot : this.more?.get(m.id);
-      if (pending) this.finish(pending, errorType(pending, m));
+      if (pending) {
+        if (pending.method === 'tools/list' && m.result !== undefined) this.sink.tools.offer(m.result.tools);
+        this.finish(pending, errorType(pending, m));
+      }
     }
     return this.inner.send(message, options);
   }
@@ -99,7 +117,7 @@ export class MonitoredTransport implements Transport {
   private finish(pending: Pending, error: string): void {
     if (this.slot === pending) this.slot = undefined;
     else this.more?.delete(pending.id);
-    this.record({
+    this.sink.recordOperation({
       transport: this.transport,
       method: pending.method,
       toolName: pending.toolName,

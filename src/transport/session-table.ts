@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../core/logger.js';
+import { sessionRef } from '../core/session-ref.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
@@ -17,8 +18,10 @@ export type ServerFactory = () => ConnectableServer | Promise<ConnectableServer>
 /** A session a host serves: its server, and what the table needs to end it. */
 export interface HostedSession {
   readonly server: ConnectableServer;
-  /** Known once the session is established. */
+  /** The session id (a credential: it stays in the transport layer); known once the session is established. */
   id: string | undefined;
+  /** The session's opaque reference, what the tracker and everything after it know it by; set with `id`. */
+  ref: string | undefined;
   /** Set by whoever starts the close; a close nobody asked for is a transport error. */
   closeReason: CloseReason | undefined;
   /** HTTP requests of this session still open (a GET stream, a long tool call). */
@@ -97,10 +100,13 @@ export class SessionTable {
     this.live.add(session);
   }
 
-  /** The session is established under `id`. */
-  register(id: string, session: HostedSession): void {
+  /** The session is established under `id`; returns the reference the tracker is to know it by. */
+  register(id: string, session: HostedSession): string {
+    const ref = sessionRef(id);
     session.id = id;
+    session.ref = ref;
     this.byId.set(id, session);
+    return ref;
   }
 
   get(id: string): HostedSession | undefined {
@@ -112,13 +118,13 @@ export class SessionTable {
    * until the response ends (which counts as activity too).
    */
   begin(session: HostedSession, res: ServerResponse): void {
-    const id = session.id;
-    if (id === undefined) return;
-    this.options.tracker.touch(id);
+    const ref = session.ref;
+    if (ref === undefined) return;
+    this.options.tracker.touch(ref);
     session.inFlight += 1;
     res.once('close', () => {
       session.inFlight -= 1;
-      this.options.tracker.touch(id, false);
+      this.options.tracker.touch(ref, false);
     });
   }
 
@@ -144,9 +150,9 @@ export class SessionTable {
   /** Records the end of a session once, whoever ended it; false if it was recorded already. */
   private record(session: HostedSession): boolean {
     if (!this.live.delete(session)) return false;
-    if (session.id === undefined) return true;
+    if (session.id === undefined || session.ref === undefined) return true;
     this.byId.delete(session.id);
-    this.options.tracker.close(session.id, session.closeReason ?? 'transport_error');
+    this.options.tracker.close(session.ref, session.closeReason ?? 'transport_error');
     return true;
   }
 
@@ -160,10 +166,12 @@ export class SessionTable {
   /** Closes the sessions silent for the idle timeout with no request open. */
   async closeIdle(): Promise<number> {
     if (this.idleTimeoutMs <= 0) return 0;
+    const cutoff = this.now() - this.idleTimeoutMs;
     const idle: HostedSession[] = [];
-    for (const id of this.options.tracker.idleSince(this.now() - this.idleTimeoutMs)) {
-      const session = this.byId.get(id);
-      if (session && session.inFlight === 0) idle.push(session);
+    for (const session of this.byId.values()) {
+      if (session.inFlight > 0 || session.ref === undefined) continue;
+      const last = this.options.tracker.lastActivityAt(session.ref);
+      if (last !== undefined && last < cutoff) idle.push(session);
     }
     await Promise.all(idle.map((session) => this.close(session, 'idle_timeout')));
     return idle.length;

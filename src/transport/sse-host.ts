@@ -52,6 +52,7 @@ export class SseHost {
       const session: HostedSession = {
         server,
         id: undefined,
+        ref: undefined,
         closeReason: undefined,
         inFlight: 0,
         handle: (request, response, body) => transport.handlePostMessage(request, response, body),
@@ -59,7 +60,7 @@ export class SseHost {
       const pendingId = transport.sessionId;
       sessions.add(session);
       this.unestablished.set(pendingId, session);
-      const monitored = new MonitoredTransport(transport, 'sse', (op) => tracker.recordOperation(op));
+      const monitored = new MonitoredTransport(transport, 'sse', tracker);
       monitored.onclose = () => {
         this.unestablished.delete(pendingId);
         // The stream ended and nobody on this side asked for it: the client left.
@@ -100,8 +101,8 @@ export class SseHost {
         const init = initializeParams(read.body);
         if (init !== undefined) {
           this.unestablished.delete(sessionId);
-          sessions.register(sessionId, session);
-          tracker.establish({ sessionId, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) });
+          const ref = sessions.register(sessionId, session);
+          tracker.establish({ id: ref, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) });
           // The open stream is a request in flight for as long as the session lives.
           session.inFlight += 1;
         }

@@ -8,7 +8,7 @@ import { initializeParams, sessionFacts, type InitializeParams } from './initial
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
-import type { CloseReason, OperationInfo } from '../core/types.js';
+import type { CloseReason } from '../core/types.js';
 import type { ConnectableServer, HostedSession, ServerFactory, SessionTable } from './session-table.js';
 
 export type { ConnectableServer, ServerFactory } from './session-table.js';
@@ -106,9 +106,6 @@ export class StreamableHttpHost {
     if (res.statusCode >= 400 && res.statusCode < 500) this.options.tracker.reject('invalid_request');
   }
 
-  /** One function for every session's operations, not a closure per session. */
-  private readonly recordOperation = (operation: OperationInfo): void => this.options.tracker.recordOperation(operation);
-
   /** One function for every session (the SDK passes the id), not a closure per session. */
   private readonly onSessionClosed = (id: string): void => {
     // Called only for a DELETE the SDK accepted, just before it closes the transport.
@@ -128,8 +125,8 @@ export class StreamableHttpHost {
       enableJsonResponse: this.options.enableJsonResponse,
       onsessioninitialized: (id) => {
         if (!pending) return;
-        this.sessions.register(id, pending.session);
-        tracker.establish({ sessionId: id, transport: 'streamable_http', ...pending.facts });
+        const ref = this.sessions.register(id, pending.session);
+        tracker.establish({ id: ref, transport: 'streamable_http', ...pending.facts });
         pending = undefined;
       },
       onsessionclosed: this.onSessionClosed,
@@ -139,7 +136,7 @@ export class StreamableHttpHost {
     const session = new StreamableSession(await this.options.serverFactory(), transport);
     pending = { session, facts: sessionFacts(req, init, clientIp(req)) };
     this.sessions.add(session);
-    const monitored = new MonitoredTransport(transport, 'streamable_http', this.recordOperation);
+    const monitored = new MonitoredTransport(transport, 'streamable_http', tracker);
     monitored.onclose = () => this.sessions.finish(session);
     await session.server.connect(monitored);
     await transport.handleRequest(req, res, body);
@@ -155,6 +152,7 @@ export class StreamableHttpHost {
 /** A Streamable HTTP session; a class, so `handle` is shared by every session rather than a closure each. */
 class StreamableSession implements HostedSession {
   id: string | undefined = undefined;
+  ref: string | undefined = undefined;
   closeReason: CloseReason | undefined = undefined;
   inFlight = 0;
 

@@ -32,6 +32,7 @@ const EXPECTED_DEFAULTS: Settings = {
   trustProxy: [],
   allowedHosts: [],
   allowedOrigins: [],
+  clientNames: [],
   maxSessions: 0,
   maxBodyBytes: 4194304,
 };
@@ -86,6 +87,7 @@ describe('resolveSettings precedence', () => {
           MCP_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
           MCP_ALLOWED_HOSTS: 'localhost,mcp.example.com:443',
           MCP_ALLOWED_ORIGINS: 'https://app.example.com',
+          MCP_CLIENT_NAMES: 'claude-code, cursor',
           MCP_MAX_SESSIONS: '500',
           MCP_MAX_BODY_BYTES: '65536',
         },
@@ -104,6 +106,7 @@ describe('resolveSettings precedence', () => {
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
       allowedHosts: ['localhost', 'mcp.example.com:443'],
       allowedOrigins: ['https://app.example.com'],
+      clientNames: ['claude-code', 'cursor'],
       maxSessions: 500,
       maxBodyBytes: 65536,
     });
@@ -125,7 +128,8 @@ describe('resolveSettings precedence', () => {
           'no-monitoring': true,
           'trust-proxy': '::1,fd00::/8',
           'allowed-hosts': '[::1]:3000',
-          'allowed-origins': 'http://localhost:3000,https://a.example',
+          'allowed-origins': 'http://localhost:3000,https://a.example,*',
+          'client-names': 'Visual Studio Code',
           'max-sessions': '1',
           'max-body-bytes': '1024',
         },
@@ -144,7 +148,8 @@ describe('resolveSettings precedence', () => {
       monitoring: false,
       trustProxy: ['::1', 'fd00::/8'],
       allowedHosts: ['[::1]:3000'],
-      allowedOrigins: ['http://localhost:3000', 'https://a.example'],
+      allowedOrigins: ['http://localhost:3000', 'https://a.example', '*'],
+      clientNames: ['Visual Studio Code'],
       maxSessions: 1,
       maxBodyBytes: 1024,
     });
@@ -215,6 +220,9 @@ describe('resolveSettings bad values', () => {
       'MCP_CONNECTION_HISTORY_LIMIT: "lots" is out of range; use a whole number from 0 to 1000000',
     ],
     ['--log-level', { 'log-level': 'verbose' }, {}, '--log-level: "verbose" is not one of trace, debug, info, warn, error, fatal, silent'],
+    ['--client-names too long', { 'client-names': `ok,${'n'.repeat(129)}` }, {}, `--client-names: "${'n'.repeat(40)}..." is longer than 128 characters`],
+    ['MCP_CLIENT_NAMES too many', {}, { MCP_CLIENT_NAMES: Array.from({ length: 201 }, (_, i) => `c${i}`).join(',') }, 'MCP_CLIENT_NAMES: 201 names; at most 200'],
+    ['--allowed-origins', { 'allowed-origins': 'app.example.com' }, {}, '--allowed-origins: "app.example.com" is not an origin; use e.g. https://app.example.com, or * for any'],
     [
       'MCP_CONNECTION_LOG_LEVEL',
       {},

@@ -7,9 +7,11 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo, ConnectionInfo } from '../../src/core/types.js';
 
 const SESSION = '9b2f6c1e-5e55-4a0d-9c1e-0123456789ab';
+/** What the tracker hands monitors: the session's reference, never its id. */
+const REF = sessionRef(SESSION);
 
 const connection: ConnectionInfo = {
-  sessionId: SESSION,
+  id: REF,
   clientIP: '203.0.113.0',
   userAgent: 'test-agent/1.0',
   connectedAt: '2025-01-02T03:04:05.000Z',
@@ -38,7 +40,7 @@ function pinoLines(level: string): { logger: Logger; lines: Record<string, unkno
 function sendAll(logger: Logger): void {
   const monitor = createLogMonitor(logger);
   monitor.onConnectionEstablished?.(connection);
-  monitor.onConnectionClosed?.(SESSION, 2000, closed);
+  monitor.onConnectionClosed?.(REF, 2000, closed);
   monitor.onRequestRejected?.('unknown_session');
 }
 
@@ -90,7 +92,7 @@ describe('createLogMonitor', () => {
   it('builds no line, and hashes no session id, for a level the logger drops', () => {
     let reads = 0;
     const watched = { ...connection };
-    Object.defineProperty(watched, 'sessionId', {
+    Object.defineProperty(watched, 'id', {
       get: () => {
         reads += 1;
         return SESSION;

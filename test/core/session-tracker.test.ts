@@ -19,9 +19,9 @@ function manualClock(start = T0): { now: () => number; advance: (ms: number) => 
   };
 }
 
-function start(sessionId: string, overrides: Partial<SessionStart> = {}): SessionStart {
+function start(id: string, overrides: Partial<SessionStart> = {}): SessionStart {
   return {
-    sessionId,
+    id,
     clientIP: '203.0.113.0',
     userAgent: 'test-agent/1.0',
     transport: 'streamable_http',
@@ -32,9 +32,9 @@ function start(sessionId: string, overrides: Partial<SessionStart> = {}): Sessio
   };
 }
 
-function info(sessionId: string, connectedAt: string, lastActivity: string, requestCount: number, overrides: Partial<ConnectionInfo> = {}): ConnectionInfo {
+function info(id: string, connectedAt: string, lastActivity: string, requestCount: number, overrides: Partial<ConnectionInfo> = {}): ConnectionInfo {
   return {
-    sessionId,
+    id,
     clientIP: '203.0.113.0',
     userAgent: 'test-agent/1.0',
     connectedAt,
@@ -68,7 +68,7 @@ function recordingLogger(): { logger: Logger; calls: LoggedCall[] } {
 /** A monitor that writes every callback into one ordered log. */
 function loggingMonitor(log: string[], name = 'm'): ConnectionMonitor {
   return {
-    onConnectionEstablished: (c) => log.push(`${name}:established:${c.sessionId}`),
+    onConnectionEstablished: (c) => log.push(`${name}:established:${c.id}`),
     onConnectionClosed: (id, durationMs, c) => log.push(`${name}:closed:${id}:${durationMs}:${c.reason}`),
     onConnectionChange: (s) => log.push(`${name}:change:${s.activeConnections}/${s.totalConnections}`),
     onRequestRejected: (reason) => log.push(`${name}:rejected:${reason}`),
@@ -126,7 +126,7 @@ describe('SessionTracker lookups', () => {
     const tracker = new SessionTracker({ now: manualClock().now });
     tracker.establish(start('s1', { transport: 'sse', clientName: '', clientVersion: '', clientIP: 'h:0123456789abcdef' }));
     expect(tracker.getConnection('s1')).toEqual({
-      sessionId: 's1',
+      id: 's1',
       clientIP: 'h:0123456789abcdef',
       userAgent: 'test-agent/1.0',
       connectedAt: '2025-01-02T03:04:05.000Z',
@@ -153,7 +153,7 @@ describe('SessionTracker lookups', () => {
   it('getConnections pages in insertion order', () => {
     const tracker = new SessionTracker({ now: manualClock().now });
     for (const id of ['s1', 's2', 's3', 's4', 's5']) tracker.establish(start(id));
-    const ids = (list: ConnectionInfo[]): string[] => list.map((c) => c.sessionId);
+    const ids = (list: ConnectionInfo[]): string[] => list.map((c) => c.id);
     expect(ids(tracker.getConnections())).toEqual(['s1', 's2', 's3', 's4', 's5']);
     expect(ids(tracker.getConnections(0, 2))).toEqual(['s1', 's2']);
     expect(ids(tracker.getConnections(2, 2))).toEqual(['s3', 's4']);
@@ -287,10 +287,10 @@ describe('SessionTracker monitors', () => {
     ]);
   });
 
-  it('onConnectionClosed receives (sessionId, durationMs, ClosedConnectionInfo)', () => {
+  it('onConnectionClosed receives (id, durationMs, ClosedConnectionInfo)', () => {
     const clock = manualClock();
     const tracker = new SessionTracker({ now: clock.now });
-    const closed = vi.fn<(sessionId: string, durationMs: number, c: ClosedConnectionInfo) => void>();
+    const closed = vi.fn<(id: string, durationMs: number, c: ClosedConnectionInfo) => void>();
     tracker.subscribe({ onConnectionClosed: closed });
     tracker.establish(start('s1'));
     clock.advance(2500);
@@ -377,7 +377,7 @@ describe('SessionTracker monitors', () => {
     const cached: boolean[] = [];
     tracker.subscribe({
       onConnectionChange: (s) => {
-        lists.push(s.connections.map((c) => c.sessionId));
+        lists.push(s.connections.map((c) => c.id));
         cached.push(s.connections === s.connections);
       },
     });
@@ -449,7 +449,7 @@ describe('SessionTracker monitors', () => {
       },
     });
     tracker.establish(start('s1'));
-    expect(tracker.close('s1', 'client_delete')?.sessionId).toBe('s1');
+    expect(tracker.close('s1', 'client_delete')?.id).toBe('s1');
     expect(tracker.has('s1')).toBe(false);
   });
 
@@ -479,11 +479,11 @@ describe('SessionTracker monitors', () => {
     const log: string[] = [];
     const unsubscribeA = tracker.subscribe({
       onConnectionEstablished: (c) => {
-        log.push(`a:established:${c.sessionId}`);
+        log.push(`a:established:${c.id}`);
         unsubscribeA();
       },
     });
-    tracker.subscribe({ onConnectionEstablished: (c) => log.push(`b:established:${c.sessionId}`) });
+    tracker.subscribe({ onConnectionEstablished: (c) => log.push(`b:established:${c.id}`) });
     tracker.establish(start('s1'));
     tracker.establish(start('s2'));
     expect(log).toEqual(['a:established:s1', 'b:established:s1', 'b:established:s2']);
@@ -552,7 +552,7 @@ describe('SessionTracker.idleSince', () => {
       closed.push(id);
     }
     expect(closed).toEqual(['a', 'b', 'd']);
-    expect(tracker.getConnections().map((c) => c.sessionId)).toEqual(['c']);
+    expect(tracker.getConnections().map((c) => c.id)).toEqual(['c']);
     expect(tracker.activeCount).toBe(1);
   });
 });

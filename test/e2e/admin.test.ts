@@ -44,7 +44,7 @@ describe('/api/mcp routes', () => {
     const server = await demo();
     expect(await getJson(adminUrl(server, '/api/mcp/connections/nope'))).toEqual({
       status: 404,
-      body: { error: 'Connection not found', sessionId: 'nope' },
+      body: { error: 'Connection not found', id: 'nope' },
     });
     expect(await getJson(adminUrl(server, '/api/mcp/nothing'))).toEqual({
       status: 404,

@@ -132,19 +132,19 @@ function eventsUrl(server: MonitoredServer): string {
 const count = (events: readonly SseEvent[], name: string): number => events.filter((e) => e.event === name).length;
 
 const isClosedOf =
-  (sessionId: string) =>
+  (id: string) =>
   (e: SseEvent): boolean =>
-    e.event === 'mcp_connection_closed' && (e.data as ConnectionInfo).sessionId === sessionId;
+    e.event === 'mcp_connection_closed' && (e.data as ConnectionInfo).id === id;
 
 const isEstablishedOf =
-  (sessionId: string) =>
+  (id: string) =>
   (e: SseEvent): boolean =>
-    e.event === 'mcp_connection_established' && (e.data as ConnectionInfo).sessionId === sessionId;
+    e.event === 'mcp_connection_established' && (e.data as ConnectionInfo).id === id;
 
 /** What a session of connectClient looks like in the API, before any field that varies. */
-function expectedInfo(sessionId: string, clientName: string): Record<string, unknown> {
+function expectedInfo(id: string, clientName: string): Record<string, unknown> {
   return {
-    sessionId,
+    id,
     clientIP: '127.0.0.0',
     userAgent: 'node',
     connectedAt: expect.any(String),
@@ -179,8 +179,8 @@ describe('/api/mcp/connections/history', () => {
     expect(body).toEqual({
       limit: 1000,
       connections: [
-        { ...expectedInfo(beta.sessionId, 'beta'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
-        { ...expectedInfo(alpha.sessionId, 'alpha'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
+        { ...expectedInfo(beta.ref, 'beta'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
+        { ...expectedInfo(alpha.ref, 'alpha'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
       ],
     });
     for (const closed of body.connections) {
@@ -212,9 +212,9 @@ describe('/api/mcp/connections/history', () => {
     expect(newest).toHaveLength(3);
     expect(newest.map((c) => c.reason)).toEqual(['server_shutdown', 'server_shutdown', 'client_delete']);
     // close() ends the open sessions together, so their order among themselves is not fixed.
-    expect(newest.slice(0, 2).map((c) => c.sessionId).sort()).toEqual([a.sessionId, b.sessionId].sort());
+    expect(newest.slice(0, 2).map((c) => c.id).sort()).toEqual([a.ref, b.ref].sort());
     expect(newest[2]).toEqual({
-      ...expectedInfo(first.sessionId, 'first'),
+      ...expectedInfo(first.ref, 'first'),
       closedAt: expect.any(String),
       durationMs: expect.any(Number),
       reason: 'client_delete',
@@ -235,7 +235,7 @@ describe('/api/mcp/connections/history', () => {
     const body = all.body as HistoryBody;
     expect(body.limit).toBe(3);
     expect(body.connections.map((c) => c.clientName)).toEqual(['c5', 'c4', 'c3']);
-    expect(body.connections.map((c) => c.sessionId)).toEqual([made[4]?.sessionId, made[3]?.sessionId, made[2]?.sessionId]);
+    expect(body.connections.map((c) => c.id)).toEqual([made[4]?.ref, made[3]?.ref, made[2]?.ref]);
     expect(body.connections.map((c) => c.reason)).toEqual(['client_delete', 'client_delete', 'client_delete']);
     expect(server.history.size).toBe(3);
 
@@ -284,22 +284,22 @@ describe('/api/mcp/connections/events', () => {
     ]);
 
     const alpha = await client(server, 'alpha');
-    await reader.until('alpha established', (events) => events.some(isEstablishedOf(alpha.sessionId)));
+    await reader.until('alpha established', (events) => events.some(isEstablishedOf(alpha.ref)));
     await alpha.transport.terminateSession();
-    await reader.until('alpha closed', (events) => events.some(isClosedOf(alpha.sessionId)));
+    await reader.until('alpha closed', (events) => events.some(isClosedOf(alpha.ref)));
     // The close's summary (trailing edge) says one open, two in all.
     await reader.until('the summary after the close', (events) => {
       const last = events.at(-1);
       return last?.event === 'mcp_connections_data' && (last.data as { activeConnections: number }).activeConnections === 1 &&
-        events.findIndex(isClosedOf(alpha.sessionId)) < events.length - 1;
+        events.findIndex(isClosedOf(alpha.ref)) < events.length - 1;
     });
 
     const sessionEvents = reader.events.filter((e) => e.event !== 'mcp_connections_data');
     expect(sessionEvents).toEqual([
-      { event: 'mcp_connection_established', data: { ...expectedInfo(alpha.sessionId, 'alpha'), requestCount: 1 } },
+      { event: 'mcp_connection_established', data: { ...expectedInfo(alpha.ref, 'alpha'), requestCount: 1 } },
       {
         event: 'mcp_connection_closed',
-        data: { ...expectedInfo(alpha.sessionId, 'alpha'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
+        data: { ...expectedInfo(alpha.ref, 'alpha'), closedAt: expect.any(String), durationMs: expect.any(Number), reason: 'client_delete' },
       },
     ]);
     const established = sessionEvents[0]?.data as ConnectionInfo;
@@ -336,16 +336,16 @@ describe('/api/mcp/connections/events', () => {
     expect(
       events
         .filter((e) => e.event === 'mcp_connection_established')
-        .map((e) => (e.data as ConnectionInfo).sessionId)
+        .map((e) => (e.data as ConnectionInfo).id)
         .sort(),
-    ).toEqual(made.map((c) => c.sessionId).sort());
+    ).toEqual(made.map((c) => c.ref).sort());
     expect(
       events
         .filter((e) => e.event === 'mcp_connection_closed')
         .map((e) => (e.data as ClosedConnectionInfo).reason),
     ).toEqual(Array.from({ length: 10 }, () => 'client_delete'));
     // Every session is established before it is closed.
-    for (const c of made) expect(events.findIndex(isEstablishedOf(c.sessionId))).toBeLessThan(events.findIndex(isClosedOf(c.sessionId)));
+    for (const c of made) expect(events.findIndex(isEstablishedOf(c.ref))).toBeLessThan(events.findIndex(isClosedOf(c.ref)));
 
     const summaries = events.slice(1).filter((e) => e.event === 'mcp_connections_data');
     expect(summaries.length).toBeGreaterThanOrEqual(1);
@@ -368,9 +368,9 @@ describe('/api/mcp/connections/events', () => {
     await expect(leaving.reader.until('never', () => false)).rejects.toThrow(/event stream ended/);
 
     const c = await client(server, 'after-abort');
-    await staying.reader.until('the establish after the abort', (events) => events.some(isEstablishedOf(c.sessionId)));
+    await staying.reader.until('the establish after the abort', (events) => events.some(isEstablishedOf(c.ref)));
     await c.transport.terminateSession();
-    await staying.reader.until('the close after the abort', (events) => events.some(isClosedOf(c.sessionId)));
+    await staying.reader.until('the close after the abort', (events) => events.some(isClosedOf(c.ref)));
     expect(staying.reader.events.filter((e) => e.event !== 'mcp_connections_data').map((e) => e.event)).toEqual([
       'mcp_connection_established',
       'mcp_connection_closed',
@@ -425,7 +425,7 @@ describe('/api/mcp/connections/events', () => {
     expect(stream.size).toBe(1);
 
     tracker.establish({
-      sessionId: 's-1',
+      id: 's-1',
       clientIP: '10.0.0.0',
       userAgent: 'ua',
       transport: 'sse',
@@ -438,7 +438,7 @@ describe('/api/mcp/connections/events', () => {
       {
         event: 'mcp_connection_established',
         data: {
-          sessionId: 's-1',
+          id: 's-1',
           clientIP: '10.0.0.0',
           userAgent: 'ua',
           connectedAt: expect.any(String),
@@ -457,7 +457,7 @@ describe('/api/mcp/connections/events', () => {
     await serverSideClosed[1];
     expect(stream.size).toBe(0);
     // With nobody listening, events cost nothing and break nothing.
-    expect(tracker.close('s-1', 'client_delete')).toMatchObject({ sessionId: 's-1', reason: 'client_delete' });
+    expect(tracker.close('s-1', 'client_delete')).toMatchObject({ id: 's-1', reason: 'client_delete' });
     expect(stream.size).toBe(0);
   });
 
@@ -466,7 +466,7 @@ describe('/api/mcp/connections/events', () => {
     const { reader } = await subscribe(eventsUrl(server));
     await reader.until('the first summary', (events) => events.length >= 1);
 
-    const { client: mcp, transport, sessionId } = await client(server, 'with-secrets', {
+    const { client: mcp, transport, sessionId, ref } = await client(server, 'with-secrets', {
       Authorization: 'Bearer SECRET-TOKEN-123',
       'X-Api-Key': 'SECRET-KEY-456',
       Cookie: 'sid=SECRET-COOKIE',
@@ -474,14 +474,15 @@ describe('/api/mcp/connections/events', () => {
     expect(await mcp.callTool({ name: 'echo', arguments: { text: 'hi' } })).toEqual({ content: [{ type: 'text', text: 'hi' }] });
     await transport.terminateSession();
     await reader.until('the close and its summary', (events) => {
-      const closed = events.findIndex(isClosedOf(sessionId));
+      const closed = events.findIndex(isClosedOf(ref));
       return closed >= 0 && events.slice(closed + 1).some((e) => e.event === 'mcp_connections_data');
     });
 
     expect(reader.named('mcp_connection_established')).toEqual([
-      { event: 'mcp_connection_established', data: { ...expectedInfo(sessionId, 'with-secrets'), requestCount: 1 } },
+      { event: 'mcp_connection_established', data: { ...expectedInfo(ref, 'with-secrets'), requestCount: 1 } },
     ]);
-    expect(reader.raw).toContain(sessionId);
+    expect(reader.raw).toContain(ref);
+    expect(reader.raw).not.toContain(sessionId);
     expect(reader.raw).not.toContain('SECRET');
     const history = await fetch(adminUrl(server, '/api/mcp/connections/history'));
     expect(await history.text()).not.toContain('SECRET');

@@ -1,9 +1,7 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/core/logger.js';
 import type { ClosedConnectionInfo, ConnectionInfo } from '../../src/core/types.js';
 import type { MonitoredServer } from '../../src/server.js';
-import { adminUrl, getJson, postRaw, samples, scrape, useDemoServers, type ConnectedClient } from '../helpers.js';
+import { adminUrl, capturingLogger, getJson, postRaw, rawRequest, samples, scrape, useDemoServers, type ConnectedClient } from '../helpers.js';
 
 const { demo, client, onCleanup } = useDemoServers();
 
@@ -22,17 +20,6 @@ const FORBIDDEN = {
 
 const HASHED = /^h:[0-9a-f]{16}$/;
 
-/** A logger that keeps every line as `level msg JSON(fields)`. */
-function capturingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const keep =
-    (level: string) =>
-    (fields: object, msg: string): void => {
-      lines.push(`${level} ${msg} ${JSON.stringify(fields)}`);
-    };
-  return { lines, logger: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
-}
-
 const rejectedLines = async (server: MonitoredServer): Promise<string[]> =>
   samples(await scrape(server), 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'));
 
@@ -46,61 +33,32 @@ async function echo(c: ConnectedClient, text: string): Promise<void> {
   expect(await c.client.callTool({ name: 'echo', arguments: { text } })).toEqual({ content: [{ type: 'text', text }] });
 }
 
-interface RawAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * One request over node:http, for what fetch will not send: a Content-Length that is not
- * the body's, or a chunked body. Write errors after the server answered (it may close the
- * socket on a refused body) are not failures.
- */
-function rawRequest(url: string, method: string, headers: Record<string, string>, chunks: readonly string[]): Promise<RawAnswer> {
-  return new Promise<RawAnswer>((resolve, reject) => {
-    let answered = false;
-    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
-      answered = true;
-      const parts: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => parts.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    for (const chunk of chunks) req.write(chunk);
-    req.end();
-  });
-}
-
 describe('--trust-proxy: the client address behind a proxy', () => {
   const forwarded = { 'x-forwarded-for': '203.0.113.9, 10.1.1.1' };
 
   it('with only the socket peer trusted, the client is the rightmost hop', async () => {
     const server = await demo({ ipMasking: 'none', trustProxy: ['127.0.0.1'] });
     const c = await client(server.url, 'behind-proxy', forwarded);
-    expect(server.tracker.getConnection(c.sessionId)?.clientIP).toBe('10.1.1.1');
+    expect(server.tracker.getConnection(c.ref)?.clientIP).toBe('10.1.1.1');
     expect((await connections(server)).map((x) => x.clientIP)).toEqual(['10.1.1.1']);
   });
 
   it('with the inner proxy trusted too, the client is the hop left of it', async () => {
     const server = await demo({ ipMasking: 'none', trustProxy: ['127.0.0.1', '10.0.0.0/8'] });
     const c = await client(server.url, 'behind-proxy', forwarded);
-    expect(server.tracker.getConnection(c.sessionId)?.clientIP).toBe('203.0.113.9');
+    expect(server.tracker.getConnection(c.ref)?.clientIP).toBe('203.0.113.9');
   });
 
   it('without --trust-proxy, X-Forwarded-For is ignored', async () => {
     const server = await demo({ ipMasking: 'none' });
     const c = await client(server.url, 'behind-proxy', { ...forwarded, 'x-real-ip': '198.51.100.1' });
-    expect(server.tracker.getConnection(c.sessionId)?.clientIP).toBe('127.0.0.1');
+    expect(server.tracker.getConnection(c.ref)?.clientIP).toBe('127.0.0.1');
   });
 
   it('the forwarded address is masked like any other (truncate by default)', async () => {
     const server = await demo({ trustProxy: ['127.0.0.1', '10.0.0.0/8'] });
     const c = await client(server.url, 'behind-proxy', forwarded);
-    expect(server.tracker.getConnection(c.sessionId)?.clientIP).toBe('203.0.113.0');
+    expect(server.tracker.getConnection(c.ref)?.clientIP).toBe('203.0.113.0');
   });
 });
 
@@ -138,7 +96,7 @@ describe('--ip-masking hash', () => {
     const event = JSON.parse(match[1] ?? '') as ConnectionInfo;
     const token = event.clientIP;
     expect(token).toMatch(HASHED);
-    expect(event.sessionId).toBe(c.sessionId);
+    expect(event.id).toBe(c.ref);
 
     const live = await connections(server);
     expect(live.map((x) => x.clientIP)).toEqual([token]);
@@ -147,7 +105,7 @@ describe('--ip-masking hash', () => {
     const history = await getJson(adminUrl(server, '/api/mcp/connections/history'));
     expect(history.status).toBe(200);
     const closed = (history.body as { connections: ClosedConnectionInfo[] }).connections;
-    expect(closed.map((x) => [x.sessionId, x.clientIP, x.reason])).toEqual([[c.sessionId, token, 'client_delete']]);
+    expect(closed.map((x) => [x.id, x.clientIP, x.reason])).toEqual([[c.ref, token, 'client_delete']]);
 
     const sessionLines = lines.filter((line) => line.includes('"event":"mcp_connection_'));
     expect(sessionLines).toHaveLength(2);
@@ -167,7 +125,7 @@ describe('--ip-masking hash', () => {
 
     // One client address, one token: a second session from it gets the same.
     const again = await client(server.url, 'hashed-again');
-    expect(server.tracker.getConnection(again.sessionId)?.clientIP).toBe(token);
+    expect(server.tracker.getConnection(again.ref)?.clientIP).toBe(token);
   });
 });
 
@@ -176,7 +134,7 @@ describe('what the server keeps of a request', () => {
     const server = await demo();
     const userAgent = `${'a'.repeat(200)}${'b'.repeat(300)}`;
     const c = await client(server.url, 'long-ua', { 'user-agent': userAgent });
-    const info = server.tracker.getConnection(c.sessionId);
+    const info = server.tracker.getConnection(c.ref);
     expect(info?.userAgent).toBe(userAgent.slice(0, 256));
     expect(info?.userAgent).toHaveLength(256);
     expect((await connections(server))[0]?.userAgent).toBe(userAgent.slice(0, 256));
@@ -232,7 +190,7 @@ describe('--allowed-hosts and --allowed-origins', () => {
 
     const ok = await client(`http://localhost:${server.port}/mcp`, 'via-localhost');
     await echo(ok, 'allowed');
-    expect(server.tracker.getConnection(ok.sessionId)?.clientName).toBe('via-localhost');
+    expect(server.tracker.getConnection(ok.ref)?.clientName).toBe('via-localhost');
     expect(await rejectedLines(server)).toEqual(['mcp_server_requests_rejected_total{reason="forbidden_host"} 1']);
   });
 

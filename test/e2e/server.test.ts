@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { sessionRef } from '../../src/core/session-ref.js';
 import type { ClosedConnectionInfo, ConnectionInfo, ConnectionMonitor, ConnectionStats } from '../../src/core/types.js';
 import { createDemoServer } from '../../src/demo/demo-server.js';
 import { startStreamableMcpServer } from '../../src/compat.js';
@@ -40,7 +41,7 @@ describe('sessions over real Streamable HTTP clients', () => {
     expect(body.totalConnections).toBe(3);
     expect(body.connections.map((c) => c.clientName)).toEqual(['alpha', 'alpha', 'beta']);
     const first = body.connections[0];
-    expect(first?.sessionId).toBe(a1.sessionId);
+    expect(first?.id).toBe(a1.ref);
     expect(first?.clientIP).toBe('127.0.0.0');
     expect(first?.transport).toBe('streamable_http');
     expect(first?.clientVersion).toBe('1.0.0');
@@ -48,9 +49,9 @@ describe('sessions over real Streamable HTTP clients', () => {
     expect(first?.userAgent).toBe('node');
 
     expect((await getJson(adminUrl(server, '/api/mcp/connections/count'))).body).toMatchObject({ activeConnections: 3 });
-    const one = await getJson(adminUrl(server, `/api/mcp/connections/${b.sessionId}`));
+    const one = await getJson(adminUrl(server, `/api/mcp/connections/${b.ref}`));
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ sessionId: b.sessionId, clientName: 'beta' });
+    expect(one.body).toMatchObject({ id: b.ref, clientName: 'beta' });
   });
 
   it('counts every HTTP request of a session and reads clientInfo from initialize', async () => {
@@ -66,9 +67,9 @@ describe('sessions over real Streamable HTTP clients', () => {
     expect(list.status).toBe(200);
     await list.text();
 
-    const info = server.tracker.getConnection(sessionId);
+    const info = server.tracker.getConnection(sessionRef(sessionId));
     expect(info).toMatchObject({
-      sessionId,
+      id: sessionRef(sessionId),
       clientIP: '127.0.0.1',
       userAgent: 'raw/1',
       requestCount: 3,
@@ -102,12 +103,12 @@ describe('sessions over real Streamable HTTP clients', () => {
       'mcp_server_session_duration_seconds_count{transport="streamable_http",reason="client_delete"} 1',
     ]);
     expect(closed).toHaveLength(1);
-    expect(closed[0]).toMatchObject({ sessionId: a.sessionId, reason: 'client_delete', clientName: 'alpha' });
+    expect(closed[0]).toMatchObject({ id: a.ref, reason: 'client_delete', clientName: 'alpha' });
 
     const counts = (await getJson(adminUrl(server, '/api/mcp/connections'))).body as Record<string, unknown>;
     expect([counts.activeConnections, counts.totalConnections]).toEqual([1, 2]);
-    const gone = await getJson(adminUrl(server, `/api/mcp/connections/${a.sessionId}`));
-    expect(gone).toEqual({ status: 404, body: { error: 'Connection not found', sessionId: a.sessionId } });
+    const gone = await getJson(adminUrl(server, `/api/mcp/connections/${a.ref}`));
+    expect(gone).toEqual({ status: 404, body: { error: 'Connection not found', id: a.ref } });
 
     // The ended session's id is now unknown to the endpoint.
     const late = await postRaw(server.url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }), {
@@ -173,13 +174,13 @@ describe('sessions over real Streamable HTTP clients', () => {
         lastStats = stats;
       },
       onConnectionEstablished: (connection: ConnectionInfo) => events.push(`open ${connection.clientName}`),
-      onConnectionClosed: (sessionId: string, duration: number) => events.push(`closed ${typeof sessionId} ${typeof duration}`),
+      onConnectionClosed: (id: string, duration: number) => events.push(`closed ${typeof id} ${typeof duration}`),
     };
     const server = await startStreamableMcpServer(createDemoServer, '/mcp', 0, undefined, legacy);
     onCleanup(() => server.close());
     const c = await client(server, 'legacy');
     expect(lastStats?.activeConnections).toBe(1);
-    expect(lastStats?.connections.map((x) => x.sessionId)).toEqual([c.sessionId]);
+    expect(lastStats?.connections.map((x) => x.id)).toEqual([c.ref]);
     await c.transport.terminateSession();
     expect(events).toEqual(['open legacy', 'closed string number']);
     expect([lastStats?.activeConnections, lastStats?.totalConnections]).toEqual([0, 1]);

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { useCliProcesses } from '../cli-process.js';
 
 // No Docker engine runs here: the stack is checked by reading it, file against file.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,8 +18,10 @@ interface Service {
   ports?: string[];
   volumes?: string[];
   depends_on?: string[] | Record<string, unknown>;
+  healthcheck?: { test: string[] };
 }
 const compose = read('docker-compose.yml') as { services: Record<string, Service> };
+const { start } = useCliProcesses();
 const services = compose.services;
 
 /** The port a service listens on inside its container, from its command or its image's default. */
@@ -119,6 +123,20 @@ describe('docker-compose stack', () => {
           expect(expr, `${panel.title} selects job and instance`).toMatch(/job=~"\$job",instance=~"\$instance"/);
         }
       }
+    }
+  });
+
+  it('checks the exporters through /-/ready, which stays healthy when an admin token is required', async () => {
+    const exporter = await start(['serve'], { MCP_ADMIN_TOKEN: 'compose-secret' });
+    const port = new URL(exporter.url).port;
+    expect((await fetch(`${exporter.adminUrl}/metrics`)).status).toBe(401);
+    for (const name of ['exporter-1', 'exporter-2']) {
+      const test = services[name]?.healthcheck?.test ?? [];
+      expect(test.slice(0, 3), name).toEqual(['CMD', 'node', '-e']);
+      expect(test[3], name).toContain('http://127.0.0.1:3000/-/ready');
+      // The command as the container runs it, pointed at this exporter's port.
+      const probe = spawnSync(process.execPath, ['-e', (test[3] ?? '').replace(':3000/', `:${port}/`)], { encoding: 'utf8', timeout: 10_000 });
+      expect({ name, status: probe.status }).toEqual({ name, status: 0 });
     }
   });
 });

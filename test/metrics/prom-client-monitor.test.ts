@@ -29,9 +29,9 @@ function rig(): Rig {
   };
 }
 
-function start(sessionId: string, clientName = 'a', transport: TransportKind = 'streamable_http'): SessionStart {
+function start(id: string, clientName = 'a', transport: TransportKind = 'streamable_http'): SessionStart {
   return {
-    sessionId,
+    id,
     clientIP: '203.0.113.0',
     userAgent: 'ua',
     transport,

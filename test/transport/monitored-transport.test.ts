@@ -1,6 +1,7 @@
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
+import { ToolCatalog } from '../../src/core/tool-catalog.js';
 import type { OperationInfo } from '../../src/core/types.js';
 import { MonitoredTransport } from '../../src/transport/monitored-transport.js';
 
@@ -9,14 +10,17 @@ async function rig() {
   const [client, server] = InMemoryTransport.createLinkedPair();
   const records: OperationInfo[] = [];
   let now = 0;
-  const monitored = new MonitoredTransport(server, 'streamable_http', (op) => records.push(op), () => now);
+  const tools = new ToolCatalog();
+  tools.offer([{ name: 'echo' }, { name: 'fail' }, { name: 'sleep' }]);
+  const sink = { tools, recordOperation: (op: OperationInfo) => void records.push(op) };
+  const monitored = new MonitoredTransport(server, 'streamable_http', sink, () => now);
   const received: JSONRPCMessage[] = [];
   monitored.onmessage = (message) => void received.push(message);
   await monitored.start();
   await client.start();
   const request = (id: number, method: string, name?: string) =>
     client.send({ jsonrpc: '2.0', id, method, params: name === undefined ? {} : { name, arguments: {} } });
-  return { client, monitored, records, received, request, setNow: (ms: number) => void (now = ms) };
+  return { client, monitored, records, received, request, tools, setNow: (ms: number) => void (now = ms) };
 }
 
 describe('MonitoredTransport', () => {
@@ -69,6 +73,25 @@ describe('MonitoredTransport', () => {
       { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '', durationSeconds: 2 },
       { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '_OTHER', durationSeconds: 3 },
       { transport: 'streamable_http', method: 'resources/list', toolName: '', errorType: '_OTHER', durationSeconds: 3 },
+    ]);
+  });
+
+  it('records made-up tools and methods as other, and learns tools from a tools/list answer', async () => {
+    const { monitored, records, request, tools } = await rig();
+    await request(1, 'tools/call', 'later');
+    await monitored.send({ jsonrpc: '2.0', id: 1, result: { content: [], isError: true } });
+    await request(2, 'bogus/method');
+    await monitored.send({ jsonrpc: '2.0', id: 2, error: { code: -32601, message: 'Method not found' } });
+    await request(3, 'tools/list');
+    await monitored.send({ jsonrpc: '2.0', id: 3, result: { tools: [{ name: 'echo', inputSchema: {} }, { name: 'later', inputSchema: {} }] } });
+    await request(4, 'tools/call', 'later');
+    await monitored.send({ jsonrpc: '2.0', id: 4, result: { content: [] } });
+    expect(tools.size).toBe(4);
+    expect(records.map((r) => [r.method, r.toolName, r.errorType])).toEqual([
+      ['tools/call', 'other', 'tool_error'],
+      ['other', '', '-32601'],
+      ['tools/list', '', ''],
+      ['tools/call', 'later', ''],
     ]);
   });
 });
