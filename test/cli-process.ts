@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** The built CLI (npm test builds it first). */
 export const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -44,14 +44,15 @@ export function runCli(args: string[], env: Record<string, string> = {}): SpawnS
 
 /**
  * Starts the CLI (`serve`, `proxy ...`; `--port 0` is added) with a clean MCP_* environment
- * plus `env`, and resolves once it logs that it listens. Children are killed after each test.
+ * plus `env`, and resolves once it logs that it listens. Children are killed after each
+ * test, or after the file's tests with `scope: 'file'` (for processes a beforeAll starts).
  */
-export function useCliProcesses(): { start: (args: string[], env?: Record<string, string>) => Promise<CliProcess> } {
+export function useCliProcesses(scope: 'test' | 'file' = 'test'): { start: (args: string[], env?: Record<string, string>) => Promise<CliProcess> } {
   const children: ChildProcessWithoutNullStreams[] = [];
   beforeAll(() => {
     if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
   });
-  afterEach(() => {
+  (scope === 'test' ? afterEach : afterAll)(() => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
   const start = (args: string[], env: Record<string, string> = {}): Promise<CliProcess> => {

@@ -1,55 +1,9 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCli as run, useCliProcesses } from '../cli-process.js';
 import { connectClient } from '../helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const children: ChildProcessWithoutNullStreams[] = [];
-
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
-});
-
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
-
-/** Runs the CLI to its end with a clean MCP_* environment. */
-function run(args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MCP_')));
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...clean, ...env }, timeout: 15_000 });
-}
-
-interface LogLine {
-  event?: string;
-  mcp?: string;
-  reason?: string;
-  [key: string]: unknown;
-}
-
-/** Starts `serve` and resolves with the child and its parsed log lines so far, once it listens. */
-function serve(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; lines: LogLine[]; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, MCP_PORT: '' } });
-  children.push(child);
-  const lines: LogLine[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffer.slice(0, newline)) as LogLine;
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        if (line.event === 'listening' && typeof line.mcp === 'string') resolve({ child, lines, url: line.mcp, exited });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-  });
-}
+const { start } = useCliProcesses();
+const serve = (args: string[]) => start(['serve', ...args]);
 
 describe('mcp-exporter CLI', () => {
   it.each([

@@ -1,7 +1,6 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
@@ -9,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OPERATION_BUCKETS, SESSION_BUCKETS } from '../../src/metrics/names.js';
 import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
 import type { MonitoredServer } from '../../src/server.js';
+import { useCliProcesses } from '../cli-process.js';
 import { connectClient, postRaw, startDemo, type ConnectedClient } from '../helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const CONTRACT_FAMILIES = [
   'mcp_server_sessions_active',
   'mcp_server_sessions_total',
@@ -23,13 +22,12 @@ const CONTRACT_FAMILIES = [
 
 const servers: MonitoredServer[] = [];
 const clients: ConnectedClient[] = [];
-const children: ChildProcessWithoutNullStreams[] = [];
+const { start } = useCliProcesses();
 const listeners: Server[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.client.close().catch(() => {})));
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  for (const child of children.splice(0)) child.kill('SIGKILL');
   await Promise.all(listeners.splice(0).map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
 });
 
@@ -103,24 +101,8 @@ describe('OpenTelemetry backend', () => {
   });
 });
 
-/** Starts the built CLI and resolves once it listens. */
-function serve(args: string[], env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: { ...process.env, MCP_PORT: '', ...env } });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (const line of buffer.split('\n').slice(0, -1)) {
-        const parsed = JSON.parse(line) as { event?: string; mcp?: string };
-        if (parsed.event === 'listening' && parsed.mcp) resolve(parsed.mcp);
-      }
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-}
+/** Starts the built CLI's serve and resolves with its MCP URL once it listens. */
+const serve = async (args: string[], env: Record<string, string>): Promise<string> => (await start(['serve', ...args], env)).url;
 
 interface OtlpAttribute {
   key: string;

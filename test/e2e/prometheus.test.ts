@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LoadGenerator, type LoadSummary } from '../../src/loadgen/load-generator.js';
+import { useCliProcesses } from '../cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
 const children: ChildProcess[] = [];
+const { start } = useCliProcesses('file');
 let workDir = '';
 
 function requirePrometheus(): void {
@@ -34,22 +35,7 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `mcp-exporter serve` and resolves with its MCP URL once it listens. */
-function startExporter(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, MCP_PORT: '', MCP_CONNECTION_LOG_LEVEL: '' },
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      const match = /"mcp":"([^"]+)"/.exec(buffer);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`exporter exited with ${code}`)));
-  });
-}
+const startExporter = async (args: string[]): Promise<string> => (await start(['serve', ...args])).url;
 
 /** Polls `check` until it returns a value (not undefined); fails after `ms`. */
 async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
