@@ -22,6 +22,7 @@ import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
 import { StreamableHttpHost } from './transport/streamable-http-host.js';
 import { ConnectionHistory } from './core/history.js';
+import { RecentClients } from './core/recent-clients.js';
 import { ConnectionEventStream } from './http/event-stream.js';
 
 export interface MonitoredServerOptions {
@@ -100,6 +101,8 @@ export interface MonitoredServer {
   readonly tracker: SessionTracker;
   /** The most recent closed sessions. */
   readonly history: ConnectionHistory;
+  /** The clients active recently, sessions or not. */
+  readonly clients: RecentClients;
   /** The registry the session metrics are in, or undefined when metrics are off. */
   readonly registry: Registry | undefined;
   /** /metrics and /api/mcp/* as a handler, to mount elsewhere when adminRoutes is false. */
@@ -150,7 +153,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider, clientNames }));
   }
   tracker.subscribe(createLogMonitor(logger));
+  const clients = new RecentClients({ now: options.now });
   tracker.subscribe(history);
+  tracker.subscribe(clients);
   tracker.subscribe(events);
   for (const monitor of asList(options.monitor)) tracker.subscribe(monitor);
 
@@ -189,6 +194,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     tracker,
     history,
     events,
+    clients,
     metrics: options.metricsRenderer !== undefined ? options.metricsRenderer : registry ? promClientRenderer(registry) : null,
     endpoint,
     tools: () => tools,
@@ -247,6 +253,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     httpServer,
     tracker,
     history,
+    clients,
     registry,
     adminHandler,
     tools,

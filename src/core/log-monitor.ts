@@ -17,6 +17,7 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
         {
           event: 'mcp_connection_established',
           session: c.id,
+          kind: c.kind,
           transport: c.transport,
           clientIP: c.clientIP,
           clientName: c.clientName,
@@ -24,7 +25,7 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
           protocolVersion: c.protocolVersion,
           userAgent: c.userAgent,
         },
-        'MCP session established',
+        c.kind === 'subscription' ? 'MCP listen stream opened' : 'MCP session established',
       );
     },
     onConnectionClosed: (id, durationMs, c) => {
@@ -33,6 +34,7 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
         {
           event: 'mcp_connection_closed',
           session: id,
+          kind: c.kind,
           transport: c.transport,
           clientIP: c.clientIP,
           clientName: c.clientName,
@@ -40,7 +42,7 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
           durationMs,
           requestCount: c.requestCount,
         },
-        'MCP session closed',
+        c.kind === 'subscription' ? 'MCP listen stream closed' : 'MCP session closed',
       );
     },
     onRequestRejected: (reason) => {

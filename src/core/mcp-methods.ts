@@ -1,7 +1,10 @@
 import { OVERFLOW_LABEL } from './label-cap.js';
 
-/** Client-to-server request methods of the MCP specification. */
+/** Client-to-server request methods of the MCP specification, in every revision. */
 const SPEC_METHODS = [
+  // 2026-07-28: discovery instead of the handshake, and the listen stream.
+  'server/discover',
+  'subscriptions/listen',
   'initialize',
   'ping',
   'tools/list',

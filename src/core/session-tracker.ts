@@ -2,9 +2,11 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { ToolCatalog } from './tool-catalog.js';
 import type {
+  ClientFacts,
   ClosedConnectionInfo,
   CloseReason,
   ConnectionInfo,
+  ConnectionKind,
   ConnectionMonitor,
   ConnectionStats,
   OperationInfo,
@@ -12,18 +14,22 @@ import type {
   TransportKind,
 } from './types.js';
 
-/** What a transport knows about a session when the SDK reports it initialized. */
-export interface SessionStart {
-  /** The session's opaque reference (`sessionRef(sessionId)`), never the session id itself. */
+/**
+ * What a transport knows about a connection when it opens: a session the SDK reported
+ * initialized, or a listen stream whose request was accepted. It is also the connection's
+ * ClientFacts, shared by its operations.
+ */
+export interface ConnectionStart extends ClientFacts {
+  /** The connection's opaque reference (`sessionRef(sessionId)` for a session), never a session id. */
   id: string;
-  /** Already masked. */
-  clientIP: string;
-  userAgent: string;
+  /** @default 'session' */
+  kind?: ConnectionKind;
   transport: TransportKind;
-  clientName: string;
-  clientVersion: string;
   protocolVersion: string;
 }
+
+/** The name of ConnectionStart before listen streams were connections too. */
+export type SessionStart = ConnectionStart;
 
 export interface SessionTrackerOptions {
   /** Milliseconds since the epoch. @default Date.now */
@@ -32,25 +38,28 @@ export interface SessionTrackerOptions {
   logger?: Logger;
 }
 
-/** One open session. Times are epoch milliseconds; ISO strings are made only when read. */
-class SessionRecord {
+/** One open connection. Times are epoch milliseconds; ISO strings are made only when read. */
+class ConnectionRecord {
   lastActivity: number;
   requestCount = 1;
-  /** Made once: every read of the session needs it. */
+  /** Made once: every read of the connection needs it. */
   readonly connectedAtIso: string;
+  readonly kind: ConnectionKind;
 
   constructor(
-    readonly start: SessionStart,
+    readonly start: ConnectionStart,
     readonly connectedAt: number,
   ) {
     this.lastActivity = connectedAt;
     this.connectedAtIso = new Date(connectedAt).toISOString();
+    this.kind = start.kind ?? 'session';
   }
 
   toInfo(): ConnectionInfo {
     const s = this.start;
     return {
       id: s.id,
+      kind: this.kind,
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
@@ -67,6 +76,7 @@ class SessionRecord {
     const s = this.start;
     return {
       id: s.id,
+      kind: this.kind,
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
@@ -84,12 +94,13 @@ class SessionRecord {
 }
 
 /**
- * The core: turns transport events into session facts and tells monitors.
- * Every event is O(1); lists are built only when someone asks for them.
+ * The core: turns transport events into connection facts and tells monitors. Sessions and
+ * listen streams are both connections (`kind`); requests that stand alone are operations
+ * only. Every event is O(1); lists are built only when someone asks for them.
  */
 export class SessionTracker {
   /** By opaque reference: the tracker never holds a session id. */
-  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly connections = new Map<string, ConnectionRecord>();
   /** The tools the server offers, as its own answers list them. */
   readonly tools = new ToolCatalog();
   /** Replaced, never changed in place, so a monitor may unsubscribe while being notified. */
@@ -99,6 +110,8 @@ export class SessionTracker {
   private readonly now: () => number;
   private readonly logger: Logger;
   private total = 0;
+  private readonly open: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
+  private readonly opened: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
 
   constructor(options: SessionTrackerOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -115,12 +128,14 @@ export class SessionTracker {
     };
   }
 
-  /** A session the SDK reported initialized. A second call for the same id is ignored. */
-  establish(start: SessionStart): void {
-    if (this.sessions.has(start.id)) return;
-    const record = new SessionRecord(start, this.now());
-    this.sessions.set(start.id, record);
+  /** A connection opened: a session the SDK reported initialized, or an accepted listen stream. A second call for the same id is ignored. */
+  establish(start: ConnectionStart): void {
+    if (this.connections.has(start.id)) return;
+    const record = new ConnectionRecord(start, this.now());
+    this.connections.set(start.id, record);
     this.total += 1;
+    this.open[record.kind] += 1;
+    this.opened[record.kind] += 1;
     if (this.monitors.length === 0) return;
     const info = record.toInfo();
     this.notify((m) => m.onConnectionEstablished?.(info));
@@ -128,18 +143,18 @@ export class SessionTracker {
   }
 
   /**
-   * Activity of an open session: moves lastActivity and, for a new HTTP request
+   * Activity of an open connection: moves lastActivity and, for a new HTTP request
    * (`countRequest`), counts it. A stream that ends is activity but not a request.
    */
   touch(id: string, countRequest = true): boolean {
-    const record = this.sessions.get(id);
+    const record = this.connections.get(id);
     if (!record) return false;
     record.lastActivity = this.now();
     if (countRequest) record.requestCount += 1;
     return true;
   }
 
-  /** A JSON-RPC request answered by a session's server. */
+  /** A JSON-RPC request answered (a session's, or one that stood alone). */
   recordOperation(operation: OperationInfo): void {
     for (const monitor of this.operationMonitors) {
       try {
@@ -150,11 +165,12 @@ export class SessionTracker {
     }
   }
 
-  /** Ends a session once; later calls for the same id return undefined and change nothing. */
+  /** Ends a connection once; later calls for the same id return undefined and change nothing. */
   close(id: string, reason: CloseReason): ClosedConnectionInfo | undefined {
-    const record = this.sessions.get(id);
+    const record = this.connections.get(id);
     if (!record) return undefined;
-    this.sessions.delete(id);
+    this.connections.delete(id);
+    this.open[record.kind] -= 1;
     const closed = record.toClosed(this.now(), reason);
     if (this.monitors.length === 0) return closed;
     this.notify((m) => m.onConnectionClosed?.(id, closed.durationMs, closed));
@@ -162,41 +178,52 @@ export class SessionTracker {
     return closed;
   }
 
-  /** A request refused before it reached a session. */
+  /** A request refused before it reached a server. */
   reject(reason: RejectReason): void {
     this.notify((m) => m.onRequestRejected?.(reason));
   }
 
-  /** Sessions open now. */
-  get activeCount(): number {
-    return this.sessions.size;
+  /** Connections open now, or those of one kind. */
+  activeOf(kind?: ConnectionKind): number {
+    return kind === undefined ? this.connections.size : this.open[kind];
   }
 
-  /** Sessions established since this tracker was made. */
+  /** Connections opened since this tracker was made, or those of one kind. */
+  totalOf(kind?: ConnectionKind): number {
+    return kind === undefined ? this.total : this.opened[kind];
+  }
+
+  /** Connections open now. */
+  get activeCount(): number {
+    return this.connections.size;
+  }
+
+  /** Connections opened since this tracker was made. */
   get totalCount(): number {
     return this.total;
   }
 
   has(id: string): boolean {
-    return this.sessions.has(id);
+    return this.connections.has(id);
   }
 
-  /** One open session by its reference. */
+  /** One open connection by its reference. */
   getConnection(id: string): ConnectionInfo | undefined {
-    return this.sessions.get(id)?.toInfo();
+    return this.connections.get(id)?.toInfo();
   }
 
-  /** When an open session was last active (epoch ms), or undefined. */
+  /** When an open connection was last active (epoch ms), or undefined. */
   lastActivityAt(id: string): number | undefined {
-    return this.sessions.get(id)?.lastActivity;
+    return this.connections.get(id)?.lastActivity;
   }
 
-  /** Open sessions, oldest first; walks only offset + limit entries. */
-  getConnections(offset = 0, limit = Number.POSITIVE_INFINITY): ConnectionInfo[] {
+  /** Open connections (of one kind, when given), oldest first; walks only as far as the page needs. */
+  getConnections(offset = 0, limit = Number.POSITIVE_INFINITY, kind?: ConnectionKind): ConnectionInfo[] {
     const page: ConnectionInfo[] = [];
     if (limit <= 0) return page;
     let index = 0;
-    for (const record of this.sessions.values()) {
+    for (const record of this.connections.values()) {
+      if (kind !== undefined && record.kind !== kind) continue;
       if (index++ < offset) continue;
       page.push(record.toInfo());
       if (page.length >= limit) break;
@@ -204,16 +231,16 @@ export class SessionTracker {
     return page;
   }
 
-  /** References of open sessions whose last activity is older than `cutoff` (epoch ms). */
+  /** References of open connections whose last activity is older than `cutoff` (epoch ms). */
   *idleSince(cutoff: number): Generator<string> {
-    for (const [id, record] of this.sessions) {
+    for (const [id, record] of this.connections) {
       if (record.lastActivity < cutoff) yield id;
     }
   }
 
   getStats(): ConnectionStats {
     return {
-      activeConnections: this.sessions.size,
+      activeConnections: this.connections.size,
       totalConnections: this.total,
       connections: this.getConnections(),
       lastUpdated: new Date(this.now()).toISOString(),

@@ -1,12 +1,19 @@
 /**
- * Session facts: what the tracker knows about MCP sessions, free of HTTP and Prometheus.
- * The shapes match the JSON of the /api/mcp routes (times as ISO 8601 strings).
+ * Connection facts: what the tracker knows about MCP sessions (2025 era) and listen streams
+ * (2026-07-28 era), free of HTTP, SDKs and Prometheus. The shapes match the JSON of the
+ * /api/mcp routes (times as ISO 8601 strings).
  */
 
-/** How a session reached the server. */
-export type TransportKind = 'streamable_http' | 'sse';
+/** How a connection reached the server. */
+export type TransportKind = 'streamable_http' | 'sse' | 'stdio';
 
-/** Why a session ended. */
+/**
+ * What stays connected: a 2025 session (`initialize`, `Mcp-Session-Id`, or a legacy SSE
+ * stream), or a 2026-07-28 `subscriptions/listen` stream.
+ */
+export type ConnectionKind = 'session' | 'subscription';
+
+/** Why a connection ended. */
 export type CloseReason = 'client_delete' | 'idle_timeout' | 'server_shutdown' | 'transport_error';
 
 /** Why a request was refused before it reached a session's server. */
@@ -18,7 +25,10 @@ export type RejectReason =
   | 'payload_too_large'
   | 'unauthorized'
   | 'forbidden_host'
-  | 'too_many_sessions';
+  | 'too_many_sessions'
+  | 'unsupported_protocol_version'
+  | 'header_mismatch'
+  | 'missing_capability';
 
 export const CLOSE_REASONS: readonly CloseReason[] = ['client_delete', 'idle_timeout', 'server_shutdown', 'transport_error'];
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -30,34 +40,49 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'unauthorized',
   'forbidden_host',
   'too_many_sessions',
+  'unsupported_protocol_version',
+  'header_mismatch',
+  'missing_capability',
 ];
-export const TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse'];
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse', 'stdio'];
+/** The transports of an HTTP server: the ones whose close counters exist from the first scrape. */
+export const HTTP_TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse'];
+export const CONNECTION_KINDS: readonly ConnectionKind[] = ['session', 'subscription'];
 
-/** One open MCP session, as the API shows it. */
-export interface ConnectionInfo {
-  /**
-   * The session's opaque reference: what the admin API, events, history and logs (as
-   * `session`) call it. Never the session id, which is a credential; it cannot be used as one.
-   */
-  id: string;
+/** Who sent something: what a connection, an operation and the clients view know of a client. */
+export interface ClientFacts {
+  /** clientInfo.name (initialize, or a 2026-07-28 request's _meta), at most 128 characters; empty when the client sent none. */
+  clientName: string;
+  clientVersion: string;
   /** The client's address, masked as the ip-masking setting says. */
   clientIP: string;
+  /** At most 256 characters. */
   userAgent: string;
+}
+
+/** The facts of a client nobody has described yet. */
+export const UNKNOWN_CLIENT: ClientFacts = Object.freeze({ clientName: '', clientVersion: '', clientIP: 'unknown', userAgent: '' });
+
+/** One open connection (a session or a listen stream), as the API shows it. */
+export interface ConnectionInfo extends ClientFacts {
+  /**
+   * The connection's opaque reference: what the admin API, events, history and logs (as
+   * `session`) call it. Never a session id, which is a credential; it cannot be used as one.
+   */
+  id: string;
+  kind: ConnectionKind;
   /** ISO 8601. */
   connectedAt: string;
   /** ISO 8601: the last HTTP request of this session. */
   lastActivity: string;
-  /** HTTP requests of this session (POST, GET stream, DELETE), the initialize request included. */
+  /** HTTP requests of this connection (POST, GET stream, DELETE), the one that opened it included. */
   requestCount: number;
   transport: TransportKind;
-  /** clientInfo.name from the initialize request, at most 128 characters; empty when the client sent none. */
-  clientName: string;
-  clientVersion: string;
-  /** The protocol version the server negotiated with this client. */
+  /** The protocol version of the connection: negotiated by a session, claimed by a listen stream's request. */
   protocolVersion: string;
 }
 
-/** A session that has ended. */
+/** A connection that has ended. */
 export interface ClosedConnectionInfo extends ConnectionInfo {
   /** ISO 8601. */
   closedAt: string;
@@ -77,26 +102,30 @@ export interface OperationInfo {
   method: string;
   /** For tools/call, the tool when the server offers it, `other` otherwise; empty for every other method. */
   toolName: string;
+  /** The protocol version it was served under: its session's, or (2026-07-28 on) its own. Empty when not known. */
+  protocolVersion: string;
+  /** The client that sent it. */
+  client: ClientFacts;
   /** Empty on success; the JSON-RPC error code as a string; `tool_error` for isError results; `_OTHER` otherwise. */
   errorType: string;
   /** From the request's arrival to its response. */
   durationSeconds: number;
 }
 
-/** Counts and the open sessions. */
+/** Counts and the open connections. */
 export interface ConnectionStats {
-  /** Sessions open now. */
+  /** Connections (sessions and listen streams) open now. */
   activeConnections: number;
-  /** Sessions established since start, closed ones included. */
+  /** Connections opened since start, closed ones included. */
   totalConnections: number;
-  /** The open sessions, oldest first. Built when read, not on every change. */
+  /** The open connections, oldest first. Built when read, not on every change. */
   connections: ConnectionInfo[];
   /** ISO 8601: when these numbers were read. */
   lastUpdated: string;
 }
 
 /**
- * Callbacks for session events. Every method is optional; each is called synchronously
+ * Callbacks for connection events (sessions and listen streams alike; `connection.kind` tells them apart). Every method is optional; each is called synchronously
  * by the tracker, so keep them cheap (a monitor that throws is logged and skipped).
  */
 export interface ConnectionMonitor {
@@ -105,7 +134,7 @@ export interface ConnectionMonitor {
   onConnectionEstablished?: (connection: ConnectionInfo) => void;
   /** `id` is the session's opaque reference (`connection.id`); `durationMs` its lifetime in milliseconds. */
   onConnectionClosed?: (id: string, durationMs: number, connection: ClosedConnectionInfo) => void;
-  /** A request refused before it reached a session. */
+  /** A request refused before it reached a server. */
   onRequestRejected?: (reason: RejectReason) => void;
   /** A JSON-RPC request answered; called on every request, so keep it O(1). */
   onOperation?: (operation: OperationInfo) => void;

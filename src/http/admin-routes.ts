@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConnectionHistory } from '../core/history.js';
+import type { RecentClients } from '../core/recent-clients.js';
 import type { SessionTracker } from '../core/session-tracker.js';
+import { CONNECTION_KINDS, type ConnectionKind } from '../core/types.js';
 import type { MetricsRenderer } from '../metrics/exposition.js';
 import { sendJson } from '../transport/http-answers.js';
 import { bearerTokenCheck } from './bearer-auth.js';
@@ -23,6 +25,8 @@ export interface AdminRoutesOptions {
   history?: ConnectionHistory;
   /** The live event stream for /connections/events; without it the route answers 404. @default none */
   events?: ConnectionEventStream;
+  /** The clients active recently, for /clients; without it the route answers 404. @default none */
+  clients?: RecentClients;
   /** The MCP endpoint path, shown by /status and /health. */
   endpoint: string;
   /** The tools the server offers. @default none */
@@ -85,17 +89,40 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
   const now = options.now ?? Date.now;
   const authorized = options.token === undefined ? undefined : bearerTokenCheck(options.token);
   const counts = () => ({ active: tracker.activeCount, total: tracker.totalCount });
+  const byKind = () => ({
+    session: { active: tracker.activeOf('session'), total: tracker.totalOf('session') },
+    subscription: { active: tracker.activeOf('subscription'), total: tracker.totalOf('subscription') },
+  });
 
   const routes: Record<string, (res: ServerResponse, query: URLSearchParams, req: IncomingMessage) => void | Promise<void>> = {
     [`${API}/connections`]: (res, query) => {
       const page = parsePage(query);
       if (!page.ok) return sendJson(res, 400, { error: page.error });
+      const kind = query.get('kind');
+      if (kind !== null && !CONNECTION_KINDS.includes(kind as ConnectionKind)) {
+        return sendJson(res, 400, { error: `kind must be one of ${CONNECTION_KINDS.join(', ')}` });
+      }
       sendJson(res, 200, {
         activeConnections: tracker.activeCount,
         totalConnections: tracker.totalCount,
+        byKind: byKind(),
         limit: page.limit,
         offset: page.offset,
-        connections: tracker.getConnections(page.offset, page.limit),
+        connections: tracker.getConnections(page.offset, page.limit, (kind ?? undefined) as ConnectionKind | undefined),
+        lastUpdated: new Date(now()).toISOString(),
+      });
+    },
+    [`${API}/clients`]: (res, query) => {
+      const { clients } = options;
+      if (!clients) return sendJson(res, 404, { error: 'Not found: the clients view is off' });
+      const page = parsePage(query, clients.capacity);
+      if (!page.ok) return sendJson(res, 400, { error: page.error });
+      const list = clients.list();
+      sendJson(res, 200, {
+        windowSeconds: clients.windowSeconds,
+        activeClients: list.length,
+        limit: page.limit,
+        clients: list.slice(0, page.limit),
         lastUpdated: new Date(now()).toISOString(),
       });
     },
@@ -113,7 +140,7 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
       events.subscribe(req, res);
     },
     [`${API}/connections/count`]: (res) =>
-      sendJson(res, 200, { activeConnections: tracker.activeCount, timestamp: new Date(now()).toISOString() }),
+      sendJson(res, 200, { activeConnections: tracker.activeCount, byKind: byKind(), timestamp: new Date(now()).toISOString() }),
     [`${API}/status`]: (res) => {
       const list = tools();
       sendJson(res, 200, {

@@ -1,5 +1,6 @@
 import { LabelCap, OVERFLOW_LABEL } from '../core/label-cap.js';
 import { MCP_METHODS } from '../core/mcp-methods.js';
+import { protocolVersionLabel } from '../core/protocol-versions.js';
 import { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 import { CLIENT_NAME_LIMIT, ERROR_CODE_LIMIT, TOOL_NAME_LIMIT } from './names.js';
 
@@ -39,6 +40,11 @@ export class LabelPolicy {
   /** A method of the MCP specification, or `other` (the tracker records no other, but a hand-made operation might). */
   method(method: string): string {
     return MCP_METHODS.has(method) ? method : OVERFLOW_LABEL;
+  }
+
+  /** A revision of the specification, '' when not known, `other` otherwise. */
+  protocolVersion(version: string): string {
+    return protocolVersionLabel(version);
   }
 
   /** Empty stays empty (not a tools/call). */

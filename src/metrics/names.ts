@@ -10,6 +10,10 @@ export const METRIC = {
   sessionDuration: 'mcp_server_session_duration_seconds',
   operationDuration: 'mcp_server_operation_duration_seconds',
   requestsRejectedTotal: 'mcp_server_requests_rejected_total',
+  subscriptionsActive: 'mcp_server_subscriptions_active',
+  subscriptionsTotal: 'mcp_server_subscriptions_total',
+  subscriptionDuration: 'mcp_server_subscription_duration_seconds',
+  clientRequestsTotal: 'mcp_server_client_requests_total',
 } as const;
 
 export const HELP = {
@@ -18,7 +22,11 @@ export const HELP = {
   sessionsClosedTotal: 'MCP sessions closed, by reason.',
   sessionDuration: 'Lifetime of closed MCP sessions (mcp.server.session.duration).',
   operationDuration: 'Time from a JSON-RPC request arriving to its response (mcp.server.operation.duration).',
-  requestsRejectedTotal: 'Requests refused before they reached a session, by reason.',
+  requestsRejectedTotal: 'Requests refused before they reached a server, by reason.',
+  subscriptionsActive: 'subscriptions/listen streams open now (2026-07-28 era).',
+  subscriptionsTotal: 'subscriptions/listen streams opened since start.',
+  subscriptionDuration: 'Lifetime of closed subscriptions/listen streams.',
+  clientRequestsTotal: 'JSON-RPC requests, by client and protocol version.',
 } as const;
 
 /** Seconds. */

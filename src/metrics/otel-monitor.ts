@@ -3,7 +3,7 @@ import { VERSION } from '../version.js';
 import {
   CLOSE_REASONS,
   REJECT_REASONS,
-  TRANSPORT_KINDS,
+  HTTP_TRANSPORT_KINDS,
   type ClosedConnectionInfo,
   type ConnectionInfo,
   type ConnectionMonitor,
@@ -21,6 +21,10 @@ export const INSTRUMENT = {
   sessionsTotal: 'mcp.server.sessions',
   sessionsClosed: 'mcp.server.sessions.closed',
   requestsRejected: 'mcp.server.requests.rejected',
+  subscriptionsActive: 'mcp.server.subscriptions.active',
+  subscriptionsTotal: 'mcp.server.subscriptions',
+  subscriptionDuration: 'mcp.server.subscription.duration',
+  clientRequests: 'mcp.server.client.requests',
 } as const;
 
 /** The meter's instrumentation scope. */
@@ -48,6 +52,10 @@ export class OtelMonitor implements ConnectionMonitor {
   private readonly sessionDuration: Histogram;
   private readonly operationDuration: Histogram;
   private readonly rejected: Counter;
+  private readonly subscriptionsActive: UpDownCounter;
+  private readonly subscriptionsTotal: Counter;
+  private readonly subscriptionDuration: Histogram;
+  private readonly clientRequests: Counter;
   private readonly labels: LabelPolicy;
 
   constructor(options: OtelMonitorOptions) {
@@ -68,20 +76,39 @@ export class OtelMonitor implements ConnectionMonitor {
       unit: 's',
       advice: { explicitBucketBoundaries: [...OPERATION_BUCKETS] },
     });
+    this.subscriptionsActive = meter.createUpDownCounter(INSTRUMENT.subscriptionsActive, { description: HELP.subscriptionsActive, unit: '{subscription}' });
+    this.subscriptionsTotal = meter.createCounter(INSTRUMENT.subscriptionsTotal, { description: HELP.subscriptionsTotal, unit: '{subscription}' });
+    this.subscriptionDuration = meter.createHistogram(INSTRUMENT.subscriptionDuration, {
+      description: HELP.subscriptionDuration,
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...SESSION_BUCKETS] },
+    });
+    this.clientRequests = meter.createCounter(INSTRUMENT.clientRequests, { description: HELP.clientRequestsTotal, unit: '{request}' });
     // Series that exist from the first export, as under prom-client.
-    for (const transport of TRANSPORT_KINDS) {
+    for (const transport of HTTP_TRANSPORT_KINDS) {
       for (const reason of CLOSE_REASONS) this.closed.add(0, { transport, reason });
     }
     for (const reason of REJECT_REASONS) this.rejected.add(0, { reason });
   }
 
   onConnectionEstablished = (connection: ConnectionInfo): void => {
+    if (connection.kind === 'subscription') {
+      const attributes = { client_name: this.labels.clientName(connection.clientName) };
+      this.subscriptionsActive.add(1, attributes);
+      this.subscriptionsTotal.add(1, attributes);
+      return;
+    }
     const attributes = this.sessionAttributes(connection);
     this.active.add(1, attributes);
     this.established.add(1, attributes);
   };
 
   onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
+    if (connection.kind === 'subscription') {
+      this.subscriptionsActive.add(-1, { client_name: this.labels.clientName(connection.clientName) });
+      this.subscriptionDuration.record(durationMs / 1000, { reason: connection.reason });
+      return;
+    }
     this.active.add(-1, this.sessionAttributes(connection));
     const attributes = { transport: connection.transport, reason: connection.reason };
     this.closed.add(1, attributes);
@@ -93,11 +120,14 @@ export class OtelMonitor implements ConnectionMonitor {
   };
 
   onOperation = (operation: OperationInfo): void => {
+    const version = this.labels.protocolVersion(operation.protocolVersion);
     this.operationDuration.record(operation.durationSeconds, {
       'mcp.method.name': this.labels.method(operation.method),
       'gen_ai.tool.name': this.labels.toolName(operation.toolName),
       'error.type': this.labels.errorType(operation.errorType),
+      'mcp.protocol.version': version,
     });
+    this.clientRequests.add(1, { client_name: this.labels.clientName(operation.client.clientName), 'mcp.protocol.version': version });
   };
 
   private sessionAttributes(connection: ConnectionInfo): Attributes {

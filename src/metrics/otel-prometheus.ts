@@ -17,6 +17,7 @@ export function prometheusViews(): ViewOptions[] {
   return [
     { instrumentName: INSTRUMENT.operationDuration, name: METRIC.operationDuration, aggregationCardinalityLimit: CARDINALITY_LIMIT },
     { instrumentName: INSTRUMENT.sessionDuration, name: METRIC.sessionDuration },
+    { instrumentName: INSTRUMENT.subscriptionDuration, name: METRIC.subscriptionDuration },
   ];
 }
 

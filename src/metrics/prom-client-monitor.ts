@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   CLOSE_REASONS,
   REJECT_REASONS,
-  TRANSPORT_KINDS,
+  HTTP_TRANSPORT_KINDS,
   type ClosedConnectionInfo,
   type ConnectionInfo,
   type ConnectionMonitor,
@@ -12,18 +12,22 @@ import {
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
-
 /**
- * Records session facts in prom-client metrics on the registry it is given. Two instances
- * with two registries share nothing.
+ * Records connection facts in prom-client metrics on the registry it is given: sessions and
+ * listen streams in families of their own, operations of both eras in one histogram. Two
+ * instances with two registries share nothing.
  */
 export class PromClientMonitor implements ConnectionMonitor {
   private readonly active: Gauge<'transport' | 'client_name'>;
   private readonly established: Counter<'transport' | 'client_name'>;
   private readonly closed: Counter<'transport' | 'reason'>;
   private readonly duration: Histogram<'transport' | 'reason'>;
+  private readonly subscriptionsActive: Gauge<'client_name'>;
+  private readonly subscriptionsTotal: Counter<'client_name'>;
+  private readonly subscriptionDuration: Histogram<'reason'>;
   private readonly rejected: Counter<'reason'>;
-  private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type'>;
+  private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type' | 'mcp_protocol_version'>;
+  private readonly clientRequests: Counter<'client_name' | 'mcp_protocol_version'>;
   private readonly labels: LabelPolicy;
 
   /** `options.clientNames`: the clients that get a client_name of their own (see LabelPolicyOptions). */
@@ -43,29 +47,56 @@ export class PromClientMonitor implements ConnectionMonitor {
       buckets: [...SESSION_BUCKETS],
       registers,
     });
+    this.subscriptionsActive = new Gauge({ name: METRIC.subscriptionsActive, help: HELP.subscriptionsActive, labelNames: ['client_name'], registers });
+    this.subscriptionsTotal = new Counter({ name: METRIC.subscriptionsTotal, help: HELP.subscriptionsTotal, labelNames: ['client_name'], registers });
+    this.subscriptionDuration = new Histogram({
+      name: METRIC.subscriptionDuration,
+      help: HELP.subscriptionDuration,
+      labelNames: ['reason'],
+      buckets: [...SESSION_BUCKETS],
+      registers,
+    });
     this.rejected = new Counter({ name: METRIC.requestsRejectedTotal, help: HELP.requestsRejectedTotal, labelNames: ['reason'], registers });
     this.operations = new Histogram({
       name: METRIC.operationDuration,
       help: HELP.operationDuration,
-      labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'error_type'],
+      labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'error_type', 'mcp_protocol_version'],
       buckets: [...OPERATION_BUCKETS],
       registers,
     });
+    this.clientRequests = new Counter({
+      name: METRIC.clientRequestsTotal,
+      help: HELP.clientRequestsTotal,
+      labelNames: ['client_name', 'mcp_protocol_version'],
+      registers,
+    });
     // Series that exist from the first scrape, so rate() and absent() see zeros, not gaps.
-    for (const transport of TRANSPORT_KINDS) {
+    for (const transport of HTTP_TRANSPORT_KINDS) {
       for (const reason of CLOSE_REASONS) this.closed.inc({ transport, reason }, 0);
     }
     for (const reason of REJECT_REASONS) this.rejected.inc({ reason }, 0);
   }
 
   onConnectionEstablished = (connection: ConnectionInfo): void => {
-    const labels = { transport: connection.transport, client_name: this.labels.clientName(connection.clientName) };
+    const client_name = this.labels.clientName(connection.clientName);
+    if (connection.kind === 'subscription') {
+      this.subscriptionsActive.inc({ client_name });
+      this.subscriptionsTotal.inc({ client_name });
+      return;
+    }
+    const labels = { transport: connection.transport, client_name };
     this.active.inc(labels);
     this.established.inc(labels);
   };
 
   onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
-    this.active.dec({ transport: connection.transport, client_name: this.labels.clientName(connection.clientName) });
+    const client_name = this.labels.clientName(connection.clientName);
+    if (connection.kind === 'subscription') {
+      this.subscriptionsActive.dec({ client_name });
+      this.subscriptionDuration.observe({ reason: connection.reason }, durationMs / 1000);
+      return;
+    }
+    this.active.dec({ transport: connection.transport, client_name });
     const labels = { transport: connection.transport, reason: connection.reason };
     this.closed.inc(labels);
     this.duration.observe(labels, durationMs / 1000);
@@ -76,14 +107,16 @@ export class PromClientMonitor implements ConnectionMonitor {
   };
 
   onOperation = (operation: OperationInfo): void => {
+    const version = this.labels.protocolVersion(operation.protocolVersion);
     this.operations.observe(
       {
         mcp_method_name: this.labels.method(operation.method),
         gen_ai_tool_name: this.labels.toolName(operation.toolName),
         error_type: this.labels.errorType(operation.errorType),
+        mcp_protocol_version: version,
       },
       operation.durationSeconds,
     );
+    this.clientRequests.inc({ client_name: this.labels.clientName(operation.client.clientName), mcp_protocol_version: version });
   };
-
 }

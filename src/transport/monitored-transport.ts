@@ -3,7 +3,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
-import { OTHER_ERROR, TOOL_ERROR, type OperationInfo, type TransportKind } from '../core/types.js';
+import { OTHER_ERROR, TOOL_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
 
 export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 
@@ -52,6 +52,10 @@ export class MonitoredTransport implements Transport {
   private slot: Pending | undefined;
   /** Further requests pending at the same time; made the first time there are two. */
   private more: Map<RequestId, Pending> | undefined;
+  /** Who the operations come from: the host sets its session's facts (one object for the session's life). */
+  client: ClientFacts = UNKNOWN_CLIENT;
+  /** The version the operations are served under: the session's negotiated one. */
+  protocolVersion = '';
 
   constructor(
     readonly inner: Transport,
@@ -121,6 +125,8 @@ export class MonitoredTransport implements Transport {
       transport: this.transport,
       method: pending.method,
       toolName: pending.toolName,
+      protocolVersion: this.protocolVersion,
+      client: this.client,
       errorType: error,
       durationSeconds: (this.now() - pending.startedAt) / 1000,
     });

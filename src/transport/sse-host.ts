@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../core/logger.js';
-import type { SessionTracker } from '../core/session-tracker.js';
+import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 import { initializeParams, sessionFacts } from './initialize.js';
 import { MonitoredTransport } from './monitored-transport.js';
@@ -28,8 +28,8 @@ export interface SseHostOptions {
  * name) and ends when its stream ends; the open stream keeps it from idling out.
  */
 export class SseHost {
-  /** Streams opened whose client has not sent initialize yet. */
-  private readonly unestablished = new Map<string, HostedSession>();
+  /** Streams opened whose client has not sent initialize yet, with the transport that times their operations. */
+  private readonly unestablished = new Map<string, { session: HostedSession; monitored: MonitoredTransport }>();
   private readonly messagesPath: string;
   private readonly maxBodyBytes: number;
 
@@ -58,9 +58,9 @@ export class SseHost {
         handle: (request, response, body) => transport.handlePostMessage(request, response, body),
       };
       const pendingId = transport.sessionId;
-      sessions.add(session);
-      this.unestablished.set(pendingId, session);
       const monitored = new MonitoredTransport(transport, 'sse', tracker);
+      sessions.add(session);
+      this.unestablished.set(pendingId, { session, monitored });
       monitored.onclose = () => {
         this.unestablished.delete(pendingId);
         // The stream ended and nobody on this side asked for it: the client left.
@@ -89,7 +89,8 @@ export class SseHost {
         sendJsonRpcError(res, 400, JSONRPC.serverError, 'Bad Request: the sessionId query parameter is required; open GET /sse first');
         return;
       }
-      const session = sessions.get(sessionId) ?? this.unestablished.get(sessionId);
+      const starting = this.unestablished.get(sessionId);
+      const session = sessions.get(sessionId) ?? starting?.session;
       if (!session) {
         tracker.reject('unknown_session');
         sendJsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found: open a new stream with GET /sse');
@@ -97,12 +98,15 @@ export class SseHost {
       }
       const read = await readJsonBody(req, res, this.maxBodyBytes, tracker);
       if (!read) return;
-      if (session.id === undefined) {
+      if (starting) {
         const init = initializeParams(read.body);
         if (init !== undefined) {
           this.unestablished.delete(sessionId);
           const ref = sessions.register(sessionId, session);
-          tracker.establish({ id: ref, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) });
+          const start: ConnectionStart = { id: ref, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) };
+          tracker.establish(start);
+          starting.monitored.client = start;
+          starting.monitored.protocolVersion = start.protocolVersion;
           // The open stream is a request in flight for as long as the session lives.
           session.inFlight += 1;
         }

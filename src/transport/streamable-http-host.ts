@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from '../core/logger.js';
-import type { SessionTracker } from '../core/session-tracker.js';
+import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
@@ -118,7 +118,7 @@ export class StreamableHttpHost {
     if (!this.sessions.admit(res)) return;
     // What the session's initialized callback needs, released once it has run: the SDK
     // keeps that callback for the session's life, and so would keep whatever it holds.
-    let pending: { session: StreamableSession; facts: ReturnType<typeof sessionFacts> } | undefined;
+    let pending: { session: StreamableSession; facts: ReturnType<typeof sessionFacts>; monitored: MonitoredTransport } | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: this.options.eventStore,
@@ -126,7 +126,10 @@ export class StreamableHttpHost {
       onsessioninitialized: (id) => {
         if (!pending) return;
         const ref = this.sessions.register(id, pending.session);
-        tracker.establish({ id: ref, transport: 'streamable_http', ...pending.facts });
+        // One object for the session's life: its connection facts, and the client of its operations.
+        const start: ConnectionStart = { id: ref, transport: 'streamable_http', ...pending.facts };
+        tracker.establish(start);
+        pending.monitored.client = start;
         pending = undefined;
       },
       onsessionclosed: this.onSessionClosed,
@@ -134,9 +137,12 @@ export class StreamableHttpHost {
     if (this.options.enableJsonResponse) releaseAnsweredJsonStreams(transport);
 
     const session = new StreamableSession(await this.options.serverFactory(), transport);
-    pending = { session, facts: sessionFacts(req, init, clientIp(req)) };
-    this.sessions.add(session);
+    const facts = sessionFacts(req, init, clientIp(req));
     const monitored = new MonitoredTransport(transport, 'streamable_http', tracker);
+    monitored.client = facts;
+    monitored.protocolVersion = facts.protocolVersion;
+    pending = { session, facts, monitored };
+    this.sessions.add(session);
     monitored.onclose = () => this.sessions.finish(session);
     await session.server.connect(monitored);
     await transport.handleRequest(req, res, body);

@@ -12,6 +12,7 @@ const REF = sessionRef(SESSION);
 
 const connection: ConnectionInfo = {
   id: REF,
+  kind: 'session',
   clientIP: '203.0.113.0',
   userAgent: 'test-agent/1.0',
   connectedAt: '2025-01-02T03:04:05.000Z',
@@ -55,6 +56,7 @@ describe('createLogMonitor', () => {
         level: 30,
         event: 'mcp_connection_established',
         session: ref,
+        kind: 'session',
         transport: 'streamable_http',
         clientIP: '203.0.113.0',
         clientName: 'test-client',
@@ -67,6 +69,7 @@ describe('createLogMonitor', () => {
         level: 30,
         event: 'mcp_connection_closed',
         session: ref,
+        kind: 'session',
         transport: 'streamable_http',
         clientIP: '203.0.113.0',
         clientName: 'test-client',

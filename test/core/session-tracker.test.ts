@@ -35,6 +35,7 @@ function start(id: string, overrides: Partial<SessionStart> = {}): SessionStart 
 function info(id: string, connectedAt: string, lastActivity: string, requestCount: number, overrides: Partial<ConnectionInfo> = {}): ConnectionInfo {
   return {
     id,
+    kind: 'session',
     clientIP: '203.0.113.0',
     userAgent: 'test-agent/1.0',
     connectedAt,
@@ -127,6 +128,7 @@ describe('SessionTracker lookups', () => {
     tracker.establish(start('s1', { transport: 'sse', clientName: '', clientVersion: '', clientIP: 'h:0123456789abcdef' }));
     expect(tracker.getConnection('s1')).toEqual({
       id: 's1',
+      kind: 'session',
       clientIP: 'h:0123456789abcdef',
       userAgent: 'test-agent/1.0',
       connectedAt: '2025-01-02T03:04:05.000Z',

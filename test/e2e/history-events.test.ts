@@ -145,6 +145,7 @@ const isEstablishedOf =
 function expectedInfo(id: string, clientName: string): Record<string, unknown> {
   return {
     id,
+    kind: 'session',
     clientIP: '127.0.0.0',
     userAgent: 'node',
     connectedAt: expect.any(String),
@@ -439,6 +440,7 @@ describe('/api/mcp/connections/events', () => {
         event: 'mcp_connection_established',
         data: {
           id: 's-1',
+          kind: 'session',
           clientIP: '10.0.0.0',
           userAgent: 'ua',
           connectedAt: expect.any(String),

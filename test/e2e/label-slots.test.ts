@@ -51,12 +51,14 @@ describe('label slots nobody can squat', () => {
     await real.callTool({ name: 'fail', arguments: {} });
     await real.ping();
     expect(await operations(server.adminUrl)).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 2',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error"} 10000',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="other",gen_ai_tool_name="",error_type="-32601"} 10000',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error"} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="ping",gen_ai_tool_name="",error_type=""} 1',
+      // The squatter's raw session speaks 2025-06-18, the SDK client 2025-11-25.
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-06-18"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error",mcp_protocol_version="2025-06-18"} 10000',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="other",gen_ai_tool_name="",error_type="-32601",mcp_protocol_version="2025-06-18"} 10000',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="ping",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
     ]);
   }, 120_000);
 
@@ -96,9 +98,9 @@ describe('label slots nobody can squat', () => {
     expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['grow', 'grown']);
     await c.callTool({ name: 'grown', arguments: {} });
     expect((await operations(server.adminUrl)).filter((line) => line.includes('tools/call'))).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grow",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grown",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grow",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grown",error_type="",mcp_protocol_version="2025-11-25"} 1',
     ]);
   });
 
@@ -136,7 +138,7 @@ describe('label slots nobody can squat', () => {
     // keeping the 20 client names of the history alone 2 MB.
     expect(heapGrowth).toBeLessThan(1024 * 1024);
     expect(samples(after, 'mcp_server_operation_duration_seconds_count').filter((line) => line.includes('gen_ai_tool_name="other"'))).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error"} 200',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error",mcp_protocol_version="2025-06-18"} 200',
     ]);
     const names = server.history.newest().map((c) => c.clientName);
     expect(names.filter((name) => name.startsWith('hot-')).map((name) => name.length)).toEqual(new Array(20).fill(128));

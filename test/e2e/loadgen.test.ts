@@ -48,11 +48,11 @@ describe('LoadGenerator', () => {
     // Idle sessions sent no DELETE: they are still open on the server.
     expect(server.tracker.activeCount).toBe(summary.idled);
     const perTool = summary.perUrl[server.url]?.byTool ?? {};
-    expect(value(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error"}')).toBe(
+    expect(value(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error",mcp_protocol_version="2025-11-25"}')).toBe(
       summary.toolErrors,
     );
     expect(perTool.fail).toBe(summary.toolErrors);
-    expect(value(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""}')).toBe(perTool.echo ?? 0);
+    expect(value(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"}')).toBe(perTool.echo ?? 0);
   });
 
   it('repeats its choices for the same seed', async () => {

@@ -46,15 +46,15 @@ describe('operations', () => {
 
     const text = await scrape(server);
     expect(samples(text, 'mcp_server_operation_duration_seconds_count')).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 2',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error"} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="throw",error_type="tool_error"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 2',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="throw",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
       // A tool the server does not offer takes no label value of its own.
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error"} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="ping",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="-32601"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="ping",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="-32601",mcp_protocol_version="2025-11-25"} 1',
     ]);
   });
 
@@ -84,8 +84,8 @@ describe('operations', () => {
     }
     const lines = samples(await scrape(server), 'mcp_server_operation_duration_seconds_count').filter((l) => l.includes('tools/call'));
     expect(lines).toHaveLength(201);
-    expect(lines[0]).toBe('mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="t0",error_type=""} 1');
-    expect(lines.at(-1)).toBe('mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type=""} 50');
+    expect(lines[0]).toBe('mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="t0",error_type="",mcp_protocol_version="2025-06-18"} 1');
+    expect(lines.at(-1)).toBe('mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="",mcp_protocol_version="2025-06-18"} 50');
   });
 
   it('counts methods outside the MCP specification as other', async () => {
@@ -96,7 +96,7 @@ describe('operations', () => {
       await res.text();
     }
     const lines = samples(await scrape(server), 'mcp_server_operation_duration_seconds_count').filter((l) => l.includes('error_type="-32601"'));
-    expect(lines).toEqual(['mcp_server_operation_duration_seconds_count{mcp_method_name="other",gen_ai_tool_name="",error_type="-32601"} 30']);
+    expect(lines).toEqual(['mcp_server_operation_duration_seconds_count{mcp_method_name="other",gen_ai_tool_name="",error_type="-32601",mcp_protocol_version="2025-06-18"} 30']);
   });
 
   it('keeps at most 21 client_name values over 10,000 distinct client names', async () => {
@@ -202,8 +202,8 @@ describe('sessions that end when clients vanish', () => {
     await handlerEnded;
     expect(server.tracker.activeCount).toBe(0);
     const text = await scrape(server);
-    expect(count(text, 'mcp_method_name="tools/call",gen_ai_tool_name="block",error_type="_OTHER"')).toBe(
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="block",error_type="_OTHER"} 1',
+    expect(count(text, 'mcp_method_name="tools/call",gen_ai_tool_name="block",error_type="_OTHER",mcp_protocol_version="2025-06-18"')).toBe(
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="block",error_type="_OTHER",mcp_protocol_version="2025-06-18"} 1',
     );
     expect(samples(text, 'mcp_server_sessions_active')).toEqual(['mcp_server_sessions_active{transport="streamable_http",client_name="dropper"} 0']);
   });
@@ -241,8 +241,8 @@ describe('legacy SSE transport', () => {
       'mcp_server_session_duration_seconds_count{transport="sse",reason="client_delete"} 1',
     ]);
     expect(samples(text, 'mcp_server_operation_duration_seconds_count')).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
     ]);
   });
 

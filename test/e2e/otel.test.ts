@@ -18,6 +18,10 @@ const CONTRACT_FAMILIES = [
   'mcp_server_session_duration_seconds',
   'mcp_server_operation_duration_seconds',
   'mcp_server_requests_rejected_total',
+  'mcp_server_subscriptions_active',
+  'mcp_server_subscriptions_total',
+  'mcp_server_subscription_duration_seconds',
+  'mcp_server_client_requests_total',
 ];
 
 const servers: MonitoredServer[] = [];
@@ -83,8 +87,9 @@ describe('OpenTelemetry backend', () => {
     expect(fromProm.get('mcp_server_sessions_total{client_name="alpha",transport="streamable_http"}')).toBe('1');
     expect(fromProm.get('mcp_server_session_duration_seconds_count{reason="client_delete",transport="streamable_http"}')).toBe('1');
     expect(fromProm.get('mcp_server_session_duration_seconds_count{reason="server_shutdown",transport="streamable_http"}')).toBe('1');
-    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="tool_error",gen_ai_tool_name="fail",mcp_method_name="tools/call"}')).toBe('1');
-    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="-32601",gen_ai_tool_name="",mcp_method_name="prompts/list"}')).toBe('1');
+    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="tool_error",gen_ai_tool_name="fail",mcp_method_name="tools/call",mcp_protocol_version="2025-11-25"}')).toBe('1');
+    expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="-32601",gen_ai_tool_name="",mcp_method_name="prompts/list",mcp_protocol_version="2025-11-25"}')).toBe('1');
+    expect(fromProm.get('mcp_server_client_requests_total{client_name="beta",mcp_protocol_version="2025-11-25"}')).toBe('4');
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="parse_error"}')).toBe('1');
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="unknown_session"}')).toBe('1');
     await meterProvider.shutdown();
@@ -129,7 +134,7 @@ describe('mcp-exporter serve --metrics-backend otel', () => {
       '\nmcp_server_sessions_active{transport="streamable_http",client_name="otel-cli",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 1\n',
     );
     expect(text).toContain(
-      '\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 1\n',
+      '\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 1\n',
     );
     expect(text).toContain('\nprocess_resident_memory_bytes ');
     expect(text).not.toContain('# UNIT');
@@ -192,7 +197,7 @@ describe('mcp-exporter serve --metrics-backend otel', () => {
     const operation = find('mcp.server.operation.duration');
     expect(operation?.unit).toBe('s');
     const call = operation?.histogram?.dataPoints.find((p) => attrs(p.attributes)['gen_ai.tool.name'] === 'echo');
-    expect(attrs(call?.attributes ?? [])).toEqual({ 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'error.type': '' });
+    expect(attrs(call?.attributes ?? [])).toEqual({ 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'error.type': '', 'mcp.protocol.version': '2025-11-25' });
     expect(Number(call?.count)).toBe(1);
     expect(call?.explicitBounds).toEqual(OPERATION_BUCKETS);
 

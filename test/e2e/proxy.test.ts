@@ -56,12 +56,12 @@ describe('proxy --stdio: @modelcontextprotocol/server-everything behind the moni
     await transport.terminateSession();
     const text = await scrape(server);
     expect(samples(text, 'mcp_server_operation_duration_seconds_count')).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="trigger-long-running-operation",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="prompts/get",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/read",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="trigger-long-running-operation",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="prompts/get",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/read",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
     ]);
     expect(samples(text, 'mcp_server_sessions_closed_total')).toContain(
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 1',
@@ -97,7 +97,7 @@ describe('proxy --stdio: @modelcontextprotocol/server-everything behind the moni
     // The everything server logs every few seconds; the first message arrives with no request open.
     expect(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']).toContain((await first).level);
     expect(samples(await scrape(server), 'mcp_server_operation_duration_seconds_count')).toContain(
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="logging/setLevel",gen_ai_tool_name="",error_type=""} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="logging/setLevel",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
     );
   });
 
@@ -169,12 +169,12 @@ describe('proxy --upstream: an SDK Streamable HTTP server behind the monitored h
 
     const proxyText = await scrape(proxy);
     expect(samples(proxyText, 'mcp_server_operation_duration_seconds_count')).toEqual([
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error"} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="sleep",error_type=""} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="-32601"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="sleep",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="resources/list",gen_ai_tool_name="",error_type="-32601",mcp_protocol_version="2025-11-25"} 1',
     ]);
     expect(samples(proxyText, 'mcp_server_sessions_closed_total')).toContain(
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 1',
@@ -222,7 +222,7 @@ describe('mcp-exporter proxy', () => {
     const c = await connectClient(url, 'cli-proxied');
     expect(await c.client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } })).toMatchObject({ content: [{ type: 'text' }] });
     const metrics = await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
-    expect(metrics).toContain('\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="get-sum",error_type=""} 1\n');
+    expect(metrics).toContain('\nmcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="get-sum",error_type="",mcp_protocol_version="2025-11-25"} 1\n');
     const status = (await (await fetch(url.replace(/\/mcp$/, '/api/mcp/status'))).json()) as { config: { mode: string }; toolsCount: number };
     expect(status.config.mode).toBe('proxy-stdio');
     expect(status.toolsCount).toBeGreaterThan(5);

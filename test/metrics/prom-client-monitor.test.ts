@@ -77,6 +77,9 @@ const ZERO_REJECTED = [
   'mcp_server_requests_rejected_total{reason="unauthorized"} 0',
   'mcp_server_requests_rejected_total{reason="forbidden_host"} 0',
   'mcp_server_requests_rejected_total{reason="too_many_sessions"} 0',
+  'mcp_server_requests_rejected_total{reason="unsupported_protocol_version"} 0',
+  'mcp_server_requests_rejected_total{reason="header_mismatch"} 0',
+  'mcp_server_requests_rejected_total{reason="missing_capability"} 0',
 ];
 
 describe('PromClientMonitor', () => {
@@ -97,12 +100,24 @@ describe('PromClientMonitor', () => {
         '# HELP mcp_server_session_duration_seconds Lifetime of closed MCP sessions (mcp.server.session.duration).',
         '# TYPE mcp_server_session_duration_seconds histogram',
         '',
-        '# HELP mcp_server_requests_rejected_total Requests refused before they reached a session, by reason.',
+        '# HELP mcp_server_subscriptions_active subscriptions/listen streams open now (2026-07-28 era).',
+        '# TYPE mcp_server_subscriptions_active gauge',
+        '',
+        '# HELP mcp_server_subscriptions_total subscriptions/listen streams opened since start.',
+        '# TYPE mcp_server_subscriptions_total counter',
+        '',
+        '# HELP mcp_server_subscription_duration_seconds Lifetime of closed subscriptions/listen streams.',
+        '# TYPE mcp_server_subscription_duration_seconds histogram',
+        '',
+        '# HELP mcp_server_requests_rejected_total Requests refused before they reached a server, by reason.',
         '# TYPE mcp_server_requests_rejected_total counter',
         ...ZERO_REJECTED,
         '',
         '# HELP mcp_server_operation_duration_seconds Time from a JSON-RPC request arriving to its response (mcp.server.operation.duration).',
         '# TYPE mcp_server_operation_duration_seconds histogram',
+        '',
+        '# HELP mcp_server_client_requests_total JSON-RPC requests, by client and protocol version.',
+        '# TYPE mcp_server_client_requests_total counter',
         '',
       ].join('\n'),
     );
@@ -217,6 +232,9 @@ describe('PromClientMonitor', () => {
       'mcp_server_requests_rejected_total{reason="unauthorized"} 2',
       'mcp_server_requests_rejected_total{reason="forbidden_host"} 0',
       'mcp_server_requests_rejected_total{reason="too_many_sessions"} 0',
+      'mcp_server_requests_rejected_total{reason="unsupported_protocol_version"} 0',
+      'mcp_server_requests_rejected_total{reason="header_mismatch"} 0',
+      'mcp_server_requests_rejected_total{reason="missing_capability"} 0',
     ]);
   });
 
@@ -283,5 +301,46 @@ describe('PromClientMonitor', () => {
     const expected = ['mcp_server_sessions_active{transport="streamable_http",client_name="x"} 1'];
     expect(samples(await a.metrics(), 'mcp_server_sessions_active')).toEqual(expected);
     expect(samples(await b.metrics(), 'mcp_server_sessions_active')).toEqual(expected);
+  });
+
+  it('counts a listen stream in the subscription families, never in the session ones', async () => {
+    const { tracker, advance, scrape } = rig();
+    tracker.establish({ ...start('l1', 'listener'), kind: 'subscription', protocolVersion: '2026-07-28' });
+    tracker.establish({ ...start('l2', 'listener'), kind: 'subscription', protocolVersion: '2026-07-28' });
+    advance(2500);
+    tracker.close('l1', 'client_delete');
+    const text = await scrape();
+    expect(samples(text, 'mcp_server_subscriptions_active')).toEqual(['mcp_server_subscriptions_active{client_name="listener"} 1']);
+    expect(samples(text, 'mcp_server_subscriptions_total')).toEqual(['mcp_server_subscriptions_total{client_name="listener"} 2']);
+    expect(samples(text, 'mcp_server_subscription_duration_seconds_count')).toEqual(['mcp_server_subscription_duration_seconds_count{reason="client_delete"} 1']);
+    expect(samples(text, 'mcp_server_subscription_duration_seconds_sum')).toEqual(['mcp_server_subscription_duration_seconds_sum{reason="client_delete"} 2.5']);
+    expect(samples(text, 'mcp_server_sessions_active')).toEqual([]);
+    expect(samples(text, 'mcp_server_sessions_closed_total')).toEqual(ZERO_CLOSED);
+    expect([tracker.activeOf('subscription'), tracker.activeOf('session'), tracker.totalOf('subscription')]).toEqual([1, 0, 2]);
+  });
+
+  it('labels operations by protocol version and counts requests by client and version', async () => {
+    const { tracker, scrape } = rig();
+    const client = { clientName: 'both-eras', clientVersion: '1', clientIP: '203.0.113.0', userAgent: 'ua' };
+    const op = (protocolVersion: string) =>
+      tracker.recordOperation({ transport: 'streamable_http', method: 'tools/call', toolName: 'echo', protocolVersion, client, errorType: '', durationSeconds: 0.003 });
+    op('2025-11-25');
+    op('2026-07-28');
+    op('2026-07-28');
+    op('2031-01-01');
+    op('');
+    const text = await scrape();
+    expect(samples(text, 'mcp_server_operation_duration_seconds_count')).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2026-07-28"} 2',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="other"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version=""} 1',
+    ]);
+    expect(samples(text, 'mcp_server_client_requests_total')).toEqual([
+      'mcp_server_client_requests_total{client_name="both-eras",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_client_requests_total{client_name="both-eras",mcp_protocol_version="2026-07-28"} 2',
+      'mcp_server_client_requests_total{client_name="both-eras",mcp_protocol_version="other"} 1',
+      'mcp_server_client_requests_total{client_name="both-eras",mcp_protocol_version=""} 1',
+    ]);
   });
 });

@@ -5,6 +5,8 @@ import { ToolCatalog } from '../../src/core/tool-catalog.js';
 import type { OperationInfo } from '../../src/core/types.js';
 import { MonitoredTransport } from '../../src/transport/monitored-transport.js';
 
+const CLIENT = { clientName: 'rig', clientVersion: '1', clientIP: '127.0.0.0', userAgent: 'test' };
+
 /** A MonitoredTransport over one end of an in-memory pair, with a clock the test moves. */
 async function rig() {
   const [client, server] = InMemoryTransport.createLinkedPair();
@@ -14,6 +16,8 @@ async function rig() {
   tools.offer([{ name: 'echo' }, { name: 'fail' }, { name: 'sleep' }]);
   const sink = { tools, recordOperation: (op: OperationInfo) => void records.push(op) };
   const monitored = new MonitoredTransport(server, 'streamable_http', sink, () => now);
+  monitored.client = CLIENT;
+  monitored.protocolVersion = '2025-06-18';
   const received: JSONRPCMessage[] = [];
   monitored.onmessage = (message) => void received.push(message);
   await monitored.start();
@@ -48,10 +52,10 @@ describe('MonitoredTransport', () => {
     await monitored.send({ jsonrpc: '2.0', id: 4, result: {} });
 
     expect(records).toEqual([
-      { transport: 'streamable_http', method: 'tools/list', toolName: '', errorType: '', durationSeconds: 0.25 },
-      { transport: 'streamable_http', method: 'tools/call', toolName: 'fail', errorType: 'tool_error', durationSeconds: 0.5 },
-      { transport: 'streamable_http', method: 'tools/call', toolName: 'echo', errorType: '-32602', durationSeconds: 1 },
-      { transport: 'streamable_http', method: 'ping', toolName: '', errorType: '', durationSeconds: 0.5 },
+      { transport: 'streamable_http', method: 'tools/list', toolName: '', protocolVersion: '2025-06-18', client: CLIENT, errorType: '', durationSeconds: 0.25 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'fail', protocolVersion: '2025-06-18', client: CLIENT, errorType: 'tool_error', durationSeconds: 0.5 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'echo', protocolVersion: '2025-06-18', client: CLIENT, errorType: '-32602', durationSeconds: 1 },
+      { transport: 'streamable_http', method: 'ping', toolName: '', protocolVersion: '2025-06-18', client: CLIENT, errorType: '', durationSeconds: 0.5 },
     ]);
   });
 
@@ -70,9 +74,9 @@ describe('MonitoredTransport', () => {
     expect(closed).toBe(1);
     expect(monitored.pendingCount).toBe(0);
     expect(records).toEqual([
-      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '', durationSeconds: 2 },
-      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', errorType: '_OTHER', durationSeconds: 3 },
-      { transport: 'streamable_http', method: 'resources/list', toolName: '', errorType: '_OTHER', durationSeconds: 3 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', protocolVersion: '2025-06-18', client: CLIENT, errorType: '', durationSeconds: 2 },
+      { transport: 'streamable_http', method: 'tools/call', toolName: 'sleep', protocolVersion: '2025-06-18', client: CLIENT, errorType: '_OTHER', durationSeconds: 3 },
+      { transport: 'streamable_http', method: 'resources/list', toolName: '', protocolVersion: '2025-06-18', client: CLIENT, errorType: '_OTHER', durationSeconds: 3 },
     ]);
   });
 

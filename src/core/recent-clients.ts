@@ -1,0 +1,148 @@
+import type { ClientFacts, ConnectionInfo, ConnectionMonitor, OperationInfo } from './types.js';
+
+/** One client as /api/mcp/clients shows it. */
+export interface ClientInfo extends ClientFacts {
+  /** Every protocol version it used, oldest first (at most 8). */
+  protocolVersions: string[];
+  /** JSON-RPC requests and connections it made. */
+  requests: number;
+  /** ISO 8601. */
+  firstSeen: string;
+  /** ISO 8601. */
+  lastSeen: string;
+}
+
+export interface RecentClientsOptions {
+  /** Clients kept at most; past it, the one seen longest ago goes. @default 1000 */
+  limit?: number;
+  /** A client not seen for this long is forgotten, in ms. @default 3600000 (an hour) */
+  windowMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** Protocol versions kept per client: there are six revisions so far. */
+const MAX_VERSIONS = 8;
+
+class ClientEntry {
+  readonly protocolVersions: string[] = [];
+  requests = 0;
+  lastSeen: number;
+  /** Set when the entry is dropped, so a facts object that still points here makes a new one. */
+  gone = false;
+
+  constructor(
+    readonly key: string,
+    readonly facts: ClientFacts,
+    readonly firstSeen: number,
+  ) {
+    this.lastSeen = firstSeen;
+  }
+
+  toInfo(): ClientInfo {
+    const { clientName, clientVersion, clientIP, userAgent } = this.facts;
+    return {
+      clientName,
+      clientVersion,
+      clientIP,
+      userAgent,
+      protocolVersions: [...this.protocolVersions],
+      requests: this.requests,
+      firstSeen: new Date(this.firstSeen).toISOString(),
+      lastSeen: new Date(this.lastSeen).toISOString(),
+    };
+  }
+}
+
+/**
+ * The clients active recently, sessions or not: one entry per name, version, masked address
+ * and user agent, with the protocol versions it used. It is how a server whose clients only
+ * send requests that stand alone (2026-07-28) sees who they are. Bounded in size; a request
+ * costs one WeakMap lookup when its facts object was seen before (a session's always is).
+ */
+export class RecentClients implements ConnectionMonitor {
+  private readonly entries = new Map<string, ClientEntry>();
+  private readonly byFacts = new WeakMap<ClientFacts, ClientEntry>();
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(options: RecentClientsOptions = {}) {
+    this.limit = options.limit ?? 1000;
+    this.windowMs = options.windowMs ?? 3_600_000;
+    this.now = options.now ?? Date.now;
+    if (!Number.isInteger(this.limit) || this.limit < 1) throw new RangeError(`RecentClients limit must be a whole number >= 1, got ${String(this.limit)}`);
+  }
+
+  onOperation = (operation: OperationInfo): void => {
+    this.see(operation.client, operation.protocolVersion);
+  };
+
+  /** A listen stream is a client's request too; a session's first request is its initialize operation. */
+  onConnectionEstablished = (connection: ConnectionInfo): void => {
+    if (connection.kind === 'subscription') this.see(connection, connection.protocolVersion);
+  };
+
+  /** Records one request of `client` under `protocolVersion`. */
+  see(client: ClientFacts, protocolVersion: string): void {
+    const now = this.now();
+    let entry = this.byFacts.get(client);
+    if (entry === undefined || entry.gone) {
+      const key = `${client.clientName}\u0000${client.clientVersion}\u0000${client.clientIP}\u0000${client.userAgent}`;
+      entry = this.entries.get(key);
+      if (entry === undefined) {
+        if (this.entries.size >= this.limit) this.makeRoom(now);
+        entry = new ClientEntry(key, { clientName: client.clientName, clientVersion: client.clientVersion, clientIP: client.clientIP, userAgent: client.userAgent }, now);
+        this.entries.set(key, entry);
+      }
+      this.byFacts.set(client, entry);
+    }
+    entry.lastSeen = now;
+    entry.requests += 1;
+    if (protocolVersion !== '' && !entry.protocolVersions.includes(protocolVersion) && entry.protocolVersions.length < MAX_VERSIONS) {
+      entry.protocolVersions.push(protocolVersion);
+    }
+  }
+
+  /** Clients seen within the window, most recently seen first. */
+  list(limit = this.limit): ClientInfo[] {
+    const cutoff = this.now() - this.windowMs;
+    return [...this.entries.values()]
+      .filter((entry) => entry.lastSeen >= cutoff)
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, limit)
+      .map((entry) => entry.toInfo());
+  }
+
+  /** Clients seen within the window. */
+  get size(): number {
+    const cutoff = this.now() - this.windowMs;
+    let count = 0;
+    for (const entry of this.entries.values()) if (entry.lastSeen >= cutoff) count += 1;
+    return count;
+  }
+
+  get capacity(): number {
+    return this.limit;
+  }
+
+  get windowSeconds(): number {
+    return this.windowMs / 1000;
+  }
+
+  /** Drops every client outside the window; if none is, the one seen longest ago. O(n), once per new client past the limit. */
+  private makeRoom(now: number): void {
+    const cutoff = now - this.windowMs;
+    let oldest: ClientEntry | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.lastSeen < cutoff) this.drop(entry);
+      else if (oldest === undefined || entry.lastSeen < oldest.lastSeen) oldest = entry;
+    }
+    if (this.entries.size >= this.limit && oldest) this.drop(oldest);
+  }
+
+  private drop(entry: ClientEntry): void {
+    entry.gone = true;
+    this.entries.delete(entry.key);
+  }
+}
