@@ -21,6 +21,7 @@ import { sendJson } from './transport/http-answers.js';
 import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
 import { StreamableHttpHost } from './transport/streamable-http-host.js';
+import { HttpExchangeMonitor, type FetchHandler } from './transport/http-exchange-monitor.js';
 import { ConnectionHistory } from './core/history.js';
 import { RecentClients } from './core/recent-clients.js';
 import { ConnectionEventStream } from './http/event-stream.js';
@@ -28,6 +29,12 @@ import { ConnectionEventStream } from './http/event-stream.js';
 export interface MonitoredServerOptions {
   /** Builds one MCP server per session. */
   serverFactory: ServerFactory;
+  /**
+   * Answers requests of the 2026-07-28 era on the same endpoint: an MCP SDK v2
+   * `createMcpHandler(factory, { legacy: 'reject' })`, or anything with its `fetch`. 2025
+   * traffic keeps its sessions on `serverFactory`. @default none (the SDK v1 refuses them)
+   */
+  modernHandler?: FetchHandler & { close?(): Promise<void> };
   /** Path of the MCP endpoint. @default '/mcp' */
   endpoint?: string;
   /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */
@@ -174,6 +181,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     maskIp(proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']));
   const bindHost = options.host ?? '127.0.0.1';
   const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, bindHost }, tracker);
+  const exchanges = options.modernHandler
+    ? new HttpExchangeMonitor({ tracker, logger, now: options.now, sessionIdleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000 })
+    : undefined;
   const host = new StreamableHttpHost({
     serverFactory: options.serverFactory,
     tracker,
@@ -183,6 +193,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
     maxBodyBytes: options.maxBodyBytes,
+    modern: exchanges && options.modernHandler ? { handler: options.modernHandler, exchanges } : undefined,
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
@@ -263,7 +274,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     close: () => {
       closing ??= (async () => {
         running = false;
-        await sessions.closeAll('server_shutdown');
+        // The SDK v2 handler ends its listen streams gracefully (a last frame); what is left is cut.
+        await Promise.all([sessions.closeAll('server_shutdown'), options.modernHandler?.close?.()]);
+        await exchanges?.closeAll();
         events.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();

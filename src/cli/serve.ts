@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { demoServerFactory } from '../demo/demo-server.js';
+import { createDemoModernHandler } from '../demo/demo-server-v2.js';
 import { httpUpstreamFactory, stdioServerFactory } from '../proxy/relay-bridge.js';
 import { startMonitoredServer } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
@@ -34,6 +35,8 @@ export async function runServe(settings: Settings, version: string, proxy: { std
         : upstream
           ? httpUpstreamFactory(upstream, logger)
           : demoServerFactory(),
+      // The demo answers both eras: 2025 sessions on the SDK v1, 2026-07-28 requests on the SDK v2.
+      modernHandler: stdio || upstream ? undefined : createDemoModernHandler(),
       port: settings.port,
       host: settings.host,
       adminPort: settings.adminPort,

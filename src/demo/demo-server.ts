@@ -12,51 +12,62 @@ export interface DemoServerOptions {
   jsonSchemaValidator?: jsonSchemaValidator;
 }
 
-/**
- * The demo server: tools whose latency and outcomes are worth watching on a dashboard.
- * One instance per session, as every server factory must build.
- */
-export function createDemoServer(options: DemoServerOptions = {}): McpServer {
-  const server = new McpServer({ name: 'mcp-exporter-demo', version: '0.1.0' }, { jsonSchemaValidator: options.jsonSchemaValidator });
+type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
 
-  server.registerTool(
-    'echo',
-    { description: 'Returns the text it is given.', inputSchema: { text: z.string() } },
-    async ({ text }) => ({ content: [{ type: 'text', text }] }),
-  );
+/** One demo tool, for either SDK line: its input as a zod shape, and what it does (given the request's abort signal). */
+interface DemoTool {
+  name: string;
+  description: string;
+  shape: z.ZodRawShape;
+  run(args: Record<string, unknown>, signal: AbortSignal | undefined): Promise<ToolResult>;
+}
 
-  server.registerTool(
-    'sleep',
-    {
-      description: `Waits the given number of milliseconds (at most ${MAX_SLEEP_MS}), then answers.`,
-      inputSchema: { ms: z.number().int().min(0).max(MAX_SLEEP_MS) },
-    },
-    async ({ ms }, extra) => {
+const text = (value: string): ToolResult => ({ content: [{ type: 'text', text: value }] });
+
+/** Tools whose latency and outcomes are worth watching on a dashboard; the same under both SDK lines. */
+export const DEMO_TOOLS: readonly DemoTool[] = [
+  { name: 'echo', description: 'Returns the text it is given.', shape: { text: z.string() }, run: async (args) => text(String(args.text)) },
+  {
+    name: 'sleep',
+    description: `Waits the given number of milliseconds (at most ${MAX_SLEEP_MS}), then answers.`,
+    shape: { ms: z.number().int().min(0).max(MAX_SLEEP_MS) },
+    run: async (args, signal) => {
+      const ms = Number(args.ms);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, ms);
-        extra.signal.addEventListener('abort', () => {
+        signal?.addEventListener('abort', () => {
           clearTimeout(timer);
           resolve();
         });
       });
-      return { content: [{ type: 'text', text: `slept ${ms} ms` }] };
+      return text(`slept ${ms} ms`);
     },
-  );
-
-  server.registerTool(
-    'fail',
-    { description: 'Answers with a tool error (a result with isError: true).', inputSchema: { message: z.string().optional() } },
-    async ({ message }) => ({ isError: true, content: [{ type: 'text', text: message ?? 'the demo tool failed on purpose' }] }),
-  );
-
-  server.registerTool(
-    'throw',
-    { description: 'Throws inside the handler; the SDK turns it into a tool error.', inputSchema: {} },
-    async () => {
+  },
+  {
+    name: 'fail',
+    description: 'Answers with a tool error (a result with isError: true).',
+    shape: { message: z.string().optional() },
+    run: async (args) => ({ isError: true, content: [{ type: 'text', text: typeof args.message === 'string' ? args.message : 'the demo tool failed on purpose' }] }),
+  },
+  {
+    name: 'throw',
+    description: 'Throws inside the handler; the SDK turns it into a tool error.',
+    shape: {},
+    run: async () => {
       throw new Error('the demo tool threw on purpose');
     },
-  );
+  },
+];
 
+/**
+ * The demo server on the MCP SDK v1 (`@modelcontextprotocol/sdk`), for 2025 sessions.
+ * One instance per session, as every server factory must build.
+ */
+export function createDemoServer(options: DemoServerOptions = {}): McpServer {
+  const server = new McpServer({ name: 'mcp-exporter-demo', version: '0.1.0' }, { jsonSchemaValidator: options.jsonSchemaValidator });
+  for (const tool of DEMO_TOOLS) {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.shape }, (args: Record<string, unknown>, extra) => tool.run(args, extra.signal));
+  }
   return server;
 }
 

@@ -3,7 +3,8 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
-import { OTHER_ERROR, TOOL_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
+import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
+import { errorTypeOf, type JsonRpcLike } from './jsonrpc-outcome.js';
 
 export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 
@@ -24,13 +25,7 @@ interface Pending {
 /** Shared by every instance: a default parameter written inline would be a closure per session. */
 const monotonicNow = (): number => performance.now();
 
-type Message = {
-  id?: RequestId;
-  method?: unknown;
-  params?: { name?: unknown };
-  result?: { isError?: unknown; tools?: unknown };
-  error?: { code?: unknown };
-};
+type Message = JsonRpcLike & { id?: RequestId };
 
 /**
  * Wraps an SDK transport to time every JSON-RPC request from arrival (onmessage) to its
@@ -99,7 +94,7 @@ export class MonitoredTransport implements Transport {
       const pending = this.slot?.id === m.id ? this.slot : this.more?.get(m.id);
       if (pending) {
         if (pending.method === 'tools/list' && m.result !== undefined) this.sink.tools.offer(m.result.tools);
-        this.finish(pending, errorType(pending, m));
+        this.finish(pending, errorTypeOf(pending.method, m));
       }
     }
     return this.inner.send(message, options);
@@ -131,13 +126,4 @@ export class MonitoredTransport implements Transport {
       durationSeconds: (this.now() - pending.startedAt) / 1000,
     });
   }
-}
-
-/** error.type as the OpenTelemetry MCP conventions give it: empty on success. */
-function errorType(pending: Pending, response: Message): string {
-  if (response.error !== undefined) {
-    return typeof response.error.code === 'number' ? String(response.error.code) : OTHER_ERROR;
-  }
-  if (pending.method === 'tools/call' && response.result?.isError === true) return TOOL_ERROR;
-  return '';
 }

@@ -48,14 +48,14 @@ export interface BodyRefusals {
 /**
  * Reads and parses a JSON request body. A body over the cap gets 413, one that is not
  * JSON gets 400 with -32700; both are counted, and the result is then `undefined`
- * (a client that went away gets no answer). `{ body }` otherwise.
+ * (a client that went away gets no answer). `{ body, text }` otherwise.
  */
 export async function readJsonBody(
   req: IncomingMessage,
   res: ServerResponse,
   maxBytes: number,
   refusals: BodyRefusals,
-): Promise<{ body: unknown } | undefined> {
+): Promise<{ body: unknown; text: string } | undefined> {
   const tooLarge = (): undefined => {
     refusals.reject('payload_too_large');
     sendJsonRpcError(res, 413, JSONRPC.serverError, `Payload too large: the limit is ${maxBytes} bytes`, { Connection: 'close' });
@@ -65,7 +65,7 @@ export async function readJsonBody(
   const read = await readBody(req, maxBytes);
   if (!read.ok) return read.reason === 'too_large' ? tooLarge() : undefined;
   try {
-    return { body: JSON.parse(read.text) };
+    return { body: JSON.parse(read.text), text: read.text };
   } catch {
     refusals.reject('parse_error');
     sendJsonRpcError(res, 400, JSONRPC.parseError, 'Parse error: the body is not valid JSON');

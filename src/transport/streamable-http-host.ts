@@ -4,7 +4,11 @@ import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextpro
 import type { Logger } from '../core/logger.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
-import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
+import { boundedText } from '../core/bounded-text.js';
+import { isModernVersion } from '../core/protocol-versions.js';
+import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
+import type { FetchHandler, HttpExchangeMonitor } from './http-exchange-monitor.js';
+import { initializeParams, MAX_USER_AGENT_LENGTH, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
@@ -27,7 +31,26 @@ export interface StreamableHttpHostOptions {
   enableJsonResponse?: boolean;
   /** Largest request body accepted. @default 4 MiB */
   maxBodyBytes?: number;
+  /**
+   * Answers requests of the 2026-07-28 era (they carry their protocol version in `_meta` or
+   * the MCP-Protocol-Version header), monitored exchange by exchange; everything else is a
+   * 2025 session here. @default none: they get the SDK v1's answer
+   */
+  modern?: { handler: FetchHandler; exchanges: HttpExchangeMonitor };
 }
+
+/** Whether a request is of the 2026-07-28 era: its header or its body's `_meta` claims a modern version. */
+export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
+  const header = headerValue(req, 'mcp-protocol-version');
+  if (header !== undefined && isModernVersion(header)) return true;
+  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+  return messages.some((message) => {
+    const claim = (message as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta?.[MODERN_CLAIM];
+    return typeof claim === 'string';
+  });
+}
+
+const MODERN_CLAIM = 'io.modelcontextprotocol/protocolVersion';
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -68,10 +91,20 @@ export class StreamableHttpHost {
     const sessionId = headerValue(req, 'mcp-session-id');
 
     let body: unknown;
+    let text: string | undefined;
     if (method === 'POST') {
       const read = await readJsonBody(req, res, this.maxBodyBytes, tracker);
       if (!read) return;
       body = read.body;
+      text = read.text;
+    }
+    const modern = this.options.modern;
+    if (modern && isModernRequest(req, body)) {
+      const request = toWebRequest(req, res, text);
+      const facts = { clientIP: this.options.clientIp(req), userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH) };
+      const response = await modern.exchanges.exchange(request, facts, body, (forward, parsedBody) => modern.handler.fetch(forward, { parsedBody }));
+      await writeWebResponse(res, response);
+      return;
     }
 
     if (sessionId === undefined) {
