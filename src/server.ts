@@ -3,30 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { Meter, MeterProvider } from '@opentelemetry/api';
-import { Registry } from 'prom-client';
-import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
-import { TrustedProxies } from './core/trusted-proxies.js';
-import { createRequestGuard } from './transport/request-guard.js';
+import type { Registry } from 'prom-client';
+import type { ConnectionHistory } from './core/history.js';
+import type { RecentClients } from './core/recent-clients.js';
+import type { SessionTracker } from './core/session-tracker.js';
+import type { AdminHandler, ToolSummary } from './http/admin-routes.js';
 import { handleProbe } from './http/probes.js';
-import { createLogMonitor } from './core/log-monitor.js';
-import { silentLogger, type Logger } from './core/logger.js';
-import { SessionTracker } from './core/session-tracker.js';
-import type { ConnectionMonitor } from './core/types.js';
-import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/admin-routes.js';
-import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
-import { OtelMonitor } from './metrics/otel-monitor.js';
-import { PromClientMonitor } from './metrics/prom-client-monitor.js';
+import { McpMonitor, type McpMonitorOptions } from './monitor.js';
 import { sendJson } from './transport/http-answers.js';
+import type { FetchHandler } from './transport/http-exchange-monitor.js';
+import { createRequestGuard } from './transport/request-guard.js';
 import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
 import { StreamableHttpHost } from './transport/streamable-http-host.js';
-import { HttpExchangeMonitor, type FetchHandler } from './transport/http-exchange-monitor.js';
-import { ConnectionHistory } from './core/history.js';
-import { RecentClients } from './core/recent-clients.js';
-import { ConnectionEventStream } from './http/event-stream.js';
 
-export interface MonitoredServerOptions {
+export interface MonitoredServerOptions extends Omit<McpMonitorOptions, 'tools'> {
   /** Builds one MCP server per session. */
   serverFactory: ServerFactory;
   /**
@@ -35,50 +26,24 @@ export interface MonitoredServerOptions {
    * traffic keeps its sessions on `serverFactory`. @default none (the SDK v1 refuses them)
    */
   modernHandler?: FetchHandler & { close?(): Promise<void> };
-  /** Path of the MCP endpoint. @default '/mcp' */
-  endpoint?: string;
   /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */
   sse?: { stream: string; messages: string } | null;
   /** Close sessions silent this long, in seconds; 0 never does. @default 1800 */
   sessionIdleTimeoutSeconds?: number;
-  /** Closed sessions kept for /api/mcp/connections/history. @default 1000 */
-  historyLimit?: number;
-  /** Least time between two mcp_connections_data events, in ms. @default 1000 */
-  eventsSummaryIntervalMs?: number;
   /** TCP port; 0 picks a free one. @default 3000 */
   port?: number;
   /** Bind address. @default '127.0.0.1' */
   host?: string;
   /** Lets clients resume streams after a reconnect. @default none */
   eventStore?: EventStore;
-  /** Told about every session event, beside the built-in metrics and logs. @default none */
-  monitor?: ConnectionMonitor | readonly ConnectionMonitor[];
-  /** prom-client registry the session metrics go to; null for none. @default a new Registry */
-  registry?: Registry | null;
-  /** Also record every metric through OpenTelemetry on this provider's meter. Nothing global is set. @default none */
-  meterProvider?: MeterProvider;
-  /** Or on this meter (takes precedence over meterProvider). @default none */
-  meter?: Meter;
-  /** What /metrics serves. @default the registry's metrics (null: no /metrics route) */
-  metricsRenderer?: MetricsRenderer | null;
-  /** Structured logger (pino fits). @default silent */
-  logger?: Logger;
-  /** How client addresses are shown. @default 'truncate' */
-  ipMasking?: IpMaskingMode;
   /** Serve /metrics and /api/mcp/* on the MCP listener (ignored when adminPort is set). @default true */
   adminRoutes?: boolean;
   /** Serve /metrics and /api/mcp/* only on a listener of their own, on this port (0 picks one). @default none */
   adminPort?: number;
-  /** Bearer token required on /metrics and /api/mcp/*. @default none */
-  adminToken?: string;
   /** Answer with JSON instead of SSE streams. @default false */
   enableJsonResponse?: boolean;
-  /** Largest request body. @default 4 MiB */
-  maxBodyBytes?: number;
   /** Sessions open or being set up at most; new ones get 503 past it. 0: no limit. @default 0 */
   maxSessions?: number;
-  /** Peers (addresses, CIDRs) whose X-Forwarded-For / X-Real-IP is believed. @default none */
-  trustProxy?: readonly string[];
   /**
    * Host header values accepted on the MCP routes (DNS-rebinding protection): `host` (any
    * port) or `host:port`. @default loopback names (localhost, 127.0.0.1, [::1]) when bound
@@ -91,20 +56,13 @@ export interface MonitoredServerOptions {
    * Host check is the loopback default; otherwise any origin, without CORS headers
    */
   allowedOrigins?: readonly string[];
-  /**
-   * Clients (clientInfo.name) that get a client_name label of their own; every other is
-   * `other`. @default none: the first 20 distinct names, first come first served
-   */
-  clientNames?: readonly string[];
-  /** Settings shown by /api/mcp/status; no secrets. @default {} */
-  config?: Readonly<Record<string, unknown>>;
-  /** Epoch milliseconds. @default Date.now */
-  now?: () => number;
 }
 
 /** What startMonitoredServer hands back. */
 export interface MonitoredServer {
   readonly httpServer: HttpServer;
+  /** The monitoring itself: tracker, metrics, history, clients, admin routes. */
+  readonly monitor: McpMonitor;
   readonly tracker: SessionTracker;
   /** The most recent closed sessions. */
   readonly history: ConnectionHistory;
@@ -148,26 +106,9 @@ export async function listFactoryTools(serverFactory: ServerFactory): Promise<To
  */
 export async function startMonitoredServer(options: MonitoredServerOptions): Promise<MonitoredServer> {
   const endpoint = options.endpoint ?? '/mcp';
-  const logger = options.logger ?? silentLogger;
-  const registry = options.registry === null ? undefined : (options.registry ?? new Registry());
-  const tracker = new SessionTracker({ now: options.now, logger });
-
-  const history = new ConnectionHistory(options.historyLimit ?? 1000);
-  const events = new ConnectionEventStream({ tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });
-  const clientNames = options.clientNames;
-  if (registry) tracker.subscribe(new PromClientMonitor(registry, { clientNames }));
-  if (options.meter || options.meterProvider) {
-    tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider, clientNames }));
-  }
-  tracker.subscribe(createLogMonitor(logger));
-  const clients = new RecentClients({ now: options.now });
-  tracker.subscribe(history);
-  tracker.subscribe(clients);
-  tracker.subscribe(events);
-  for (const monitor of asList(options.monitor)) tracker.subscribe(monitor);
-
   const tools = await listFactoryTools(options.serverFactory);
-  tracker.tools.offer(tools);
+  const monitor = new McpMonitor({ ...options, endpoint, tools });
+  const { tracker, logger } = monitor;
   const sessions = new SessionTable({
     tracker,
     logger,
@@ -175,15 +116,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     maxSessions: options.maxSessions,
     now: options.now,
   });
-  const maskIp = createIpMasker(options.ipMasking ?? 'truncate');
-  const proxies = new TrustedProxies(options.trustProxy ?? []);
-  const clientIp = (req: IncomingMessage): string =>
-    maskIp(proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']));
+  const clientIp = (req: IncomingMessage): string => monitor.clientFacts(req).clientIP;
   const bindHost = options.host ?? '127.0.0.1';
   const guard = createRequestGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, bindHost }, tracker);
-  const exchanges = options.modernHandler
-    ? new HttpExchangeMonitor({ tracker, logger, now: options.now, sessionIdleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000 })
-    : undefined;
   const host = new StreamableHttpHost({
     serverFactory: options.serverFactory,
     tracker,
@@ -193,27 +128,14 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
     maxBodyBytes: options.maxBodyBytes,
-    modern: exchanges && options.modernHandler ? { handler: options.modernHandler, exchanges } : undefined,
+    modern: options.modernHandler ? { handler: options.modernHandler, exchanges: monitor.exchanges } : undefined,
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
     ? new SseHost({ serverFactory: options.serverFactory, tracker, sessions, clientIp, logger, messagesPath: ssePaths.messages, maxBodyBytes: options.maxBodyBytes })
     : undefined;
 
-  let running = false;
-  const adminHandler = createAdminHandler({
-    tracker,
-    history,
-    events,
-    clients,
-    metrics: options.metricsRenderer !== undefined ? options.metricsRenderer : registry ? promClientRenderer(registry) : null,
-    endpoint,
-    tools: () => tools,
-    config: options.config,
-    isRunning: () => running,
-    token: options.adminToken,
-    now: options.now,
-  });
+  const adminHandler = monitor.adminHandler;
   const separateAdmin = options.adminPort !== undefined;
   const serveAdmin = !separateAdmin && (options.adminRoutes ?? true);
 
@@ -229,7 +151,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
       if (guard.admit(req, res)) void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
     } else if (serveAdmin) {
       adminHandler(req, res);
-    } else if (!handleProbe(req, res, path, () => running)) {
+    } else if (!handleProbe(req, res, path, () => monitor.isRunning)) {
       sendJson(res, 404, { error: 'Not found' });
     }
   });
@@ -249,7 +171,6 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
         throw error;
       })
     : port;
-  running = true;
   if (guard.hostCheck === 'off') {
     logger.warn(
       { event: 'host_check_off', host: bindHost },
@@ -262,10 +183,11 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   let closing: Promise<void> | undefined;
   return {
     httpServer,
+    monitor,
     tracker,
-    history,
-    clients,
-    registry,
+    history: monitor.history,
+    clients: monitor.clients,
+    registry: monitor.registry,
     adminHandler,
     tools,
     port,
@@ -273,25 +195,14 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     adminUrl: `http://${hostForUrl}:${adminPort}`,
     close: () => {
       closing ??= (async () => {
-        running = false;
-        // The SDK v2 handler ends its listen streams gracefully (a last frame); what is left is cut.
+        // The SDK v2 handler ends its listen streams gracefully (a last frame); the monitor cuts what is left.
         await Promise.all([sessions.closeAll('server_shutdown'), options.modernHandler?.close?.()]);
-        await exchanges?.closeAll();
-        events.close();
+        await monitor.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();
       return closing;
     },
   };
-}
-
-function asList(monitor: ConnectionMonitor | readonly ConnectionMonitor[] | undefined): readonly ConnectionMonitor[] {
-  if (monitor === undefined) return [];
-  return isMonitorList(monitor) ? monitor : [monitor];
-}
-
-function isMonitorList(value: ConnectionMonitor | readonly ConnectionMonitor[]): value is readonly ConnectionMonitor[] {
-  return Array.isArray(value);
 }
 
 function listen(server: HttpServer, port: number, host: string): Promise<number> {

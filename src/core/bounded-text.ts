@@ -1,5 +1,7 @@
 /** Longest client name, client version or tool name kept; the MCP specification advises tool names of 1 to 128 characters. */
 export const MAX_NAME_LENGTH = 128;
+/** Longest user agent kept; longer ones are cut. */
+export const MAX_USER_AGENT_LENGTH = 256;
 
 /**
  * Shortest string V8 may keep as a view into a longer one (a "sliced string"); shorter

@@ -5,11 +5,12 @@ import { OVERFLOW_LABEL } from './label-cap.js';
 export const MAX_OFFERED_TOOLS = 1000;
 
 /**
- * The tools the server offers, learnt from its own answers (the tool list at start, every
- * tools/list answer after, so a tool added after `list_changed` is learnt when clients list
- * again). A tools/call names a tool the catalog knows, or counts as `other`: a client
- * calling made-up names takes no label slot from a real tool. Names only accumulate: a
- * tool the server stops offering keeps its name for calls that still arrive.
+ * The tools the server offers, learnt from its own answers: the tool list at start, every
+ * tools/list answer after (so a tool added after `list_changed` is learnt when clients list
+ * again), and a tools/call the server answered without an error (only a real tool is).
+ * A tools/call names a tool the catalog knows, or counts as `other`: a client calling
+ * made-up names takes no label slot from a real tool. Names only accumulate: a tool the
+ * server stops offering keeps its name for calls that still arrive.
  */
 export class ToolCatalog {
   /** Name to itself: a lookup hands back the catalog's own copy, never the request's string. */
@@ -27,6 +28,15 @@ export class ToolCatalog {
       const kept = boundedText(name);
       if (!this.names.has(kept)) this.names.set(kept, kept);
     }
+  }
+
+  /**
+   * A tools/call of `name` the server answered without an error, so the tool exists: it is
+   * learnt. Returns the name as the catalog holds it, or `other` past the limit.
+   */
+  confirm(name: unknown): string {
+    if (typeof name === 'string' && name !== '') this.offer([{ name }]);
+    return this.resolve(name);
   }
 
   /** The tool a tools/call names, as the catalog holds it, or `other` when the server never offered it. */

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { boundedText } from '../core/bounded-text.js';
-import type { Logger } from '../core/logger.js';
-import { silentLogger } from '../core/logger.js';
+import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
@@ -32,8 +31,6 @@ export interface HttpExchangeMonitorOptions {
   tracker: SessionTracker;
   /** Forget a 2025 session seen on the wire after this long without a request, in ms; 0 never does. @default 1800000 */
   sessionIdleTimeoutMs?: number;
-  /** @default a silent logger */
-  logger?: Logger;
   /** Epoch milliseconds. @default Date.now */
   now?: () => number;
 }
@@ -61,6 +58,8 @@ interface PendingOperation {
   id: string | number;
   method: string;
   toolName: string;
+  /** The name a tools/call gave when the catalog did not know it yet (kept only until its answer). */
+  unknownTool: unknown;
   client: ClientFacts;
   protocolVersion: string;
   startedAt: number;
@@ -82,17 +81,16 @@ const monotonicNow = (): number => performance.now();
  */
 export class HttpExchangeMonitor {
   private readonly tracker: SessionTracker;
-  private readonly logger: Logger;
   private readonly now: () => number;
   private readonly sessions = new Map<string, WireSession>();
   private readonly subscriptions = new Set<ReadableStreamDefaultReader<Uint8Array>>();
+  private readonly unwrapped = new WeakMap<FetchHandler, FetchHandler>();
   private readonly idleTimeoutMs: number;
   private reaper: NodeJS.Timeout | undefined;
   private closing = false;
 
   constructor(options: HttpExchangeMonitorOptions) {
     this.tracker = options.tracker;
-    this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.idleTimeoutMs = options.sessionIdleTimeoutMs ?? 1_800_000;
     if (this.idleTimeoutMs > 0) {
@@ -106,7 +104,14 @@ export class HttpExchangeMonitor {
   wrap<H extends FetchHandler>(handler: H, facts: (request: Request) => ExchangeFacts = () => UNKNOWN_HTTP): H {
     const fetch = (request: Request, options?: FetchOptions): Promise<Response> =>
       this.exchange(request, facts(request), options?.parsedBody, (forward, parsedBody) => handler.fetch(forward, { ...options, parsedBody }));
-    return new Proxy(handler, { get: (target, key, receiver) => (key === 'fetch' ? fetch : Reflect.get(target, key, receiver)) as unknown });
+    const wrapped = new Proxy(handler, { get: (target, key, receiver) => (key === 'fetch' ? fetch : Reflect.get(target, key, receiver)) as unknown });
+    this.unwrapped.set(wrapped, handler);
+    return wrapped;
+  }
+
+  /** The handler `wrap` was given, when `handler` is one it made: monitoring it twice would count every exchange twice. */
+  unwrap(handler: FetchHandler): FetchHandler {
+    return this.unwrapped.get(handler) ?? handler;
   }
 
   /**
@@ -149,10 +154,12 @@ export class HttpExchangeMonitor {
     const method = mcpMethod(message.method as string);
     const facts = this.clientOf(message, method, http, request, session);
     if (method === 'subscriptions/listen' && isEventStream(response)) return this.followSubscription(response, request, facts);
+    const toolName = method === 'tools/call' ? this.tracker.tools.resolve(message.params?.name) : '';
     const pending: PendingOperation = {
       id: message.id as string | number,
       method,
-      toolName: method === 'tools/call' ? this.tracker.tools.resolve(message.params?.name) : '',
+      toolName,
+      unknownTool: toolName === OVERFLOW_LABEL ? message.params?.name : undefined,
       client: facts.client,
       protocolVersion: facts.protocolVersion,
       startedAt,
@@ -281,7 +288,7 @@ export class HttpExchangeMonitor {
     this.tracker.recordOperation({
       transport: 'streamable_http',
       method: pending.method,
-      toolName: pending.toolName,
+      toolName: pending.unknownTool !== undefined && errorType === '' ? this.tracker.tools.confirm(pending.unknownTool) : pending.toolName,
       protocolVersion: pending.protocolVersion,
       client: pending.client,
       errorType,

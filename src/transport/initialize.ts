@@ -1,10 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { boundedText } from '../core/bounded-text.js';
+import { boundedText, MAX_USER_AGENT_LENGTH } from '../core/bounded-text.js';
 import type { SessionStart } from '../core/session-tracker.js';
-
-/** Longest user agent kept; longer ones are cut. */
-export const MAX_USER_AGENT_LENGTH = 256;
 
 export interface InitializeParams {
   protocolVersion?: unknown;

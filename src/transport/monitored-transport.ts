@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
 import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
@@ -19,6 +20,8 @@ interface Pending {
   id: RequestId;
   method: string;
   toolName: string;
+  /** The name a tools/call gave when the catalog did not know it yet (kept only until its answer). */
+  unknownTool: unknown;
   startedAt: number;
 }
 
@@ -63,7 +66,8 @@ export class MonitoredTransport implements Transport {
       if (typeof m.method === 'string' && m.id !== undefined) {
         const method = mcpMethod(m.method);
         const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
-        this.begin({ id: m.id, method, toolName, startedAt: this.now() });
+        const unknownTool = toolName === OVERFLOW_LABEL ? m.params?.name : undefined;
+        this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now() });
       }
       this.onmessage?.(message, extra);
     };
@@ -119,7 +123,7 @@ export class MonitoredTransport implements Transport {
     this.sink.recordOperation({
       transport: this.transport,
       method: pending.method,
-      toolName: pending.toolName,
+      toolName: pending.unknownTool !== undefined && error === '' ? this.sink.tools.confirm(pending.unknownTool) : pending.toolName,
       protocolVersion: this.protocolVersion,
       client: this.client,
       errorType: error,

@@ -4,11 +4,11 @@ import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextpro
 import type { Logger } from '../core/logger.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
-import { boundedText } from '../core/bounded-text.js';
+import { boundedText, MAX_USER_AGENT_LENGTH } from '../core/bounded-text.js';
 import { isModernVersion } from '../core/protocol-versions.js';
 import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
 import type { FetchHandler, HttpExchangeMonitor } from './http-exchange-monitor.js';
-import { initializeParams, MAX_USER_AGENT_LENGTH, sessionFacts, type InitializeParams } from './initialize.js';
+import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';

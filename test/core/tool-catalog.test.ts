@@ -31,6 +31,12 @@ describe('ToolCatalog', () => {
     expect(catalog.has(resolved)).toBe(true);
   });
 
+  it('learns a tool from a call the server answered without an error (confirm)', () => {
+    const catalog = new ToolCatalog(2);
+    expect([catalog.confirm('real'), catalog.resolve('real'), catalog.confirm(42), catalog.confirm('')]).toEqual(['real', 'real', 'other', 'other']);
+    expect([catalog.confirm('second'), catalog.confirm('third'), catalog.size]).toEqual(['second', 'other', 2]);
+  });
+
   it('cuts names to 128 characters, alike when offered and when called', () => {
     const catalog = new ToolCatalog();
     const long = `t${'x'.repeat(300)}`;

@@ -79,13 +79,14 @@ describe('label slots nobody can squat', () => {
     expect(server.tracker.getConnections(0, 1)[0]?.clientName).toMatch(/^junk-\d+$/);
   }, 120_000);
 
-  it('learns a tool the server adds later from its next tools/list answer', async () => {
+  it('learns a tool the server adds later from its first answer without an error, or from a tools/list answer', async () => {
     const server = await demo({
       serverFactory: () => {
         const mcp = new McpServer({ name: 'growing', version: '1.0.0' });
         mcp.registerTool('grow', { inputSchema: {} }, async () => {
           // Registering on a connected server sends notifications/tools/list_changed.
-          mcp.registerTool('grown', { inputSchema: { n: z.number().optional() } }, async () => ({ content: [{ type: 'text', text: 'grown' }] }));
+          mcp.registerTool('grown', { inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'grown' }] }));
+          mcp.registerTool('shaky', { inputSchema: { ok: z.boolean() } }, async ({ ok }) => ({ isError: !ok, content: [] }));
           return { content: [{ type: 'text', text: 'added' }] };
         });
         return mcp;
@@ -93,14 +94,18 @@ describe('label slots nobody can squat', () => {
     });
     const { client: c } = await client(server, 'grower');
     await c.callTool({ name: 'grow', arguments: {} });
-    // Called before any tools/list answer names it: not (yet) a tool the server was seen to offer.
+    // Answered without an error before any list named it: only a real tool is, so it is learnt.
     expect(await c.callTool({ name: 'grown', arguments: {} })).toEqual({ content: [{ type: 'text', text: 'grown' }] });
-    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['grow', 'grown']);
-    await c.callTool({ name: 'grown', arguments: {} });
+    // Answered with a tool error, as a made-up name would be: not learnt...
+    expect((await c.callTool({ name: 'shaky', arguments: { ok: false } })).isError).toBe(true);
+    // ...until a tools/list answer names it.
+    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['grow', 'grown', 'shaky']);
+    await c.callTool({ name: 'shaky', arguments: { ok: false } });
     expect((await operations(server.adminUrl)).filter((line) => line.includes('tools/call'))).toEqual([
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grow",error_type="",mcp_protocol_version="2025-11-25"} 1',
-      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="",mcp_protocol_version="2025-11-25"} 1',
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="grown",error_type="",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="shaky",error_type="tool_error",mcp_protocol_version="2025-11-25"} 1',
     ]);
   });
 

@@ -1,0 +1,199 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Meter, MeterProvider } from '@opentelemetry/api';
+import { Registry } from 'prom-client';
+import { boundedText, MAX_USER_AGENT_LENGTH } from './core/bounded-text.js';
+import { ConnectionHistory } from './core/history.js';
+import { createIpMasker, type IpMaskingMode } from './core/ip-masking.js';
+import { createLogMonitor } from './core/log-monitor.js';
+import { silentLogger, type Logger } from './core/logger.js';
+import { RecentClients } from './core/recent-clients.js';
+import { SessionTracker } from './core/session-tracker.js';
+import { TrustedProxies } from './core/trusted-proxies.js';
+import type { ConnectionMonitor } from './core/types.js';
+import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/admin-routes.js';
+import { ConnectionEventStream } from './http/event-stream.js';
+import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
+import { OtelMonitor } from './metrics/otel-monitor.js';
+import { PromClientMonitor } from './metrics/prom-client-monitor.js';
+import { toWebRequest, writeWebResponse } from './transport/fetch-bridge.js';
+import { HttpExchangeMonitor, type ExchangeFacts, type FetchHandler } from './transport/http-exchange-monitor.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './transport/read-body.js';
+
+export interface McpMonitorOptions {
+  /** prom-client registry the metrics go to; null for none. @default a new Registry */
+  registry?: Registry | null;
+  /** Also record every metric through OpenTelemetry on this provider's meter. Nothing global is set. @default none */
+  meterProvider?: MeterProvider;
+  /** Or on this meter (takes precedence over meterProvider). @default none */
+  meter?: Meter;
+  /** What /metrics serves. @default the registry's metrics (null: no /metrics route) */
+  metricsRenderer?: MetricsRenderer | null;
+  /** Told about every connection event, beside the built-in metrics and logs. @default none */
+  monitor?: ConnectionMonitor | readonly ConnectionMonitor[];
+  /** Structured logger (pino fits). @default silent */
+  logger?: Logger;
+  /** How client addresses are shown. @default 'truncate' */
+  ipMasking?: IpMaskingMode;
+  /** Peers (addresses, CIDRs) whose X-Forwarded-For / X-Real-IP is believed. @default none */
+  trustProxy?: readonly string[];
+  /** Clients (clientInfo.name) that get a client_name label of their own. @default the first 20 seen */
+  clientNames?: readonly string[];
+  /** Closed connections kept for /api/mcp/connections/history. @default 1000 */
+  historyLimit?: number;
+  /** Least time between two mcp_connections_data events, in ms. @default 1000 */
+  eventsSummaryIntervalMs?: number;
+  /** 2025 sessions seen on the wire are forgotten after this long without a request, in seconds. @default 1800 */
+  sessionIdleTimeoutSeconds?: number;
+  /** Bearer token required on /metrics and /api/mcp/* (not on the probes). @default none */
+  adminToken?: string;
+  /** The MCP endpoint path, shown by /api/mcp/status. @default '/mcp' */
+  endpoint?: string;
+  /** The tools the server offers (also teaches the tool label which names are real). @default learnt from tools/list answers */
+  tools?: readonly ToolSummary[];
+  /** Settings shown by /api/mcp/status; no secrets. @default {} */
+  config?: Readonly<Record<string, unknown>>;
+  /** Largest request body nodeHandler reads. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** Epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** A node:http (or express) request handler; `parsedBody` is what a body parser such as express.json() made. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, parsedBody?: unknown) => Promise<void>;
+
+const asList = <T>(value: T | readonly T[] | undefined): readonly T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value as T]);
+
+/**
+ * Everything that monitors MCP, for a server you run yourself: the tracker, the metrics
+ * (prom-client and/or OpenTelemetry), logs, history, the clients view, the event stream and
+ * the admin routes. Put it in front of your handler (`nodeHandler`, `handler`) and mount
+ * `adminHandler` where /metrics should be. Two monitors in one process share nothing.
+ */
+export class McpMonitor {
+  readonly tracker: SessionTracker;
+  readonly history: ConnectionHistory;
+  readonly clients: RecentClients;
+  readonly events: ConnectionEventStream;
+  /** The registry the metrics are in, or undefined when prom-client is off. */
+  readonly registry: Registry | undefined;
+  /** /metrics, /api/mcp/* and /-/healthy, /-/ready, for node:http or express (`app.use(monitor.adminHandler)`). */
+  readonly adminHandler: AdminHandler;
+  /** Follows MCP over HTTP exchange by exchange (both eras, listen streams, 2025 sessions on the wire). */
+  readonly exchanges: HttpExchangeMonitor;
+  readonly logger: Logger;
+  private readonly maskIp: (address: string | undefined) => string;
+  private readonly proxies: TrustedProxies;
+  private readonly maxBodyBytes: number;
+  private running = true;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: McpMonitorOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+    this.registry = options.registry === null ? undefined : (options.registry ?? new Registry());
+    this.tracker = new SessionTracker({ now: options.now, logger: this.logger });
+    this.history = new ConnectionHistory(options.historyLimit ?? 1000);
+    this.clients = new RecentClients({ now: options.now });
+    this.events = new ConnectionEventStream({ tracker: this.tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });
+    const clientNames = options.clientNames;
+    if (this.registry) this.tracker.subscribe(new PromClientMonitor(this.registry, { clientNames }));
+    if (options.meter || options.meterProvider) {
+      this.tracker.subscribe(new OtelMonitor({ meter: options.meter, meterProvider: options.meterProvider, clientNames }));
+    }
+    this.tracker.subscribe(createLogMonitor(this.logger));
+    this.tracker.subscribe(this.history);
+    this.tracker.subscribe(this.clients);
+    this.tracker.subscribe(this.events);
+    for (const monitor of asList(options.monitor)) this.tracker.subscribe(monitor);
+    const tools = options.tools ?? [];
+    this.tracker.tools.offer(tools);
+
+    this.maskIp = createIpMasker(options.ipMasking ?? 'truncate');
+    this.proxies = new TrustedProxies(options.trustProxy ?? []);
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.exchanges = new HttpExchangeMonitor({
+      tracker: this.tracker,
+      now: options.now,
+      sessionIdleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000,
+    });
+    this.adminHandler = createAdminHandler({
+      tracker: this.tracker,
+      history: this.history,
+      events: this.events,
+      clients: this.clients,
+      metrics: options.metricsRenderer !== undefined ? options.metricsRenderer : this.registry ? promClientRenderer(this.registry) : null,
+      endpoint: options.endpoint ?? '/mcp',
+      tools: () => tools,
+      config: options.config,
+      isRunning: () => this.running,
+      token: options.adminToken,
+      now: options.now,
+    });
+  }
+
+  /** The client's address (trusted proxies resolved, masked as set) and user agent of a node:http request. */
+  clientFacts(req: IncomingMessage): ExchangeFacts {
+    return {
+      clientIP: this.maskIp(this.proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip'])),
+      userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH),
+    };
+  }
+
+  /**
+   * A web-standard MCP handler (the SDK v2's `createMcpHandler(...)`, or a router of your own
+   * with a `fetch`), monitored: the same object back, for `toNodeHandler`, express, or a
+   * runtime that takes `fetch` (Deno, Bun, workers). On this path the runtime does not say
+   * who the client is: addresses show as `unknown` (on node, use `nodeHandler`).
+   */
+  handler<H extends FetchHandler>(handler: H): H {
+    return this.exchanges.wrap(handler);
+  }
+
+  /**
+   * A node:http or express handler for a web-standard MCP handler, like the SDK v2's
+   * `toNodeHandler(handler)`, monitored and with each client's (masked) address:
+   * `http.createServer(monitor.nodeHandler(handler))`, or
+   * `app.all('/mcp', (req, res) => monitor.nodeHandler(handler)(req, res, req.body))`.
+   */
+  nodeHandler(handler: FetchHandler): NodeHandler {
+    const inner = this.exchanges.unwrap(handler);
+    return async (req, res, parsedBody) => {
+      try {
+        let body = typeof parsedBody === 'function' ? undefined : parsedBody;
+        let text: string | undefined;
+        if (body === undefined && req.method === 'POST') {
+          const read = await readJsonBody(req, res, this.maxBodyBytes, this.tracker);
+          if (!read) return;
+          ({ body, text } = read);
+        } else if (body !== undefined) {
+          text = JSON.stringify(body);
+        }
+        const auth = (req as { auth?: unknown }).auth;
+        const response = await this.exchanges.exchange(toWebRequest(req, res, text), this.clientFacts(req), body, (request, parsed) =>
+          inner.fetch(request, { parsedBody: parsed, ...(auth !== undefined ? { authInfo: auth } : {}) }),
+        );
+        await writeWebResponse(res, response);
+      } catch (error) {
+        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null }));
+        } else res.end();
+      }
+    };
+  }
+
+  /** Ends every connection it follows (reason server_shutdown) and the event stream; /-/ready answers 503 from now on. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.running = false;
+      await this.exchanges.closeAll();
+      this.events.close();
+    })();
+    return this.closing;
+  }
+
+  /** Whether close() was called. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+}
