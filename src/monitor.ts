@@ -44,6 +44,8 @@ export interface McpMonitorOptions {
   eventsSummaryIntervalMs?: number;
   /** 2025 sessions seen on the wire are forgotten after this long without a request, in seconds. @default 1800 */
   sessionIdleTimeoutSeconds?: number;
+  /** A 2025 session followed on the wire that the monitor lets go of (idle, shutdown) is ended by this: a proxy ends it upstream. @default none */
+  endWireSession?: (sessionId: string, protocolVersion: string) => Promise<void> | void;
   /** Bearer token required on /metrics and /api/mcp/* (not on the probes). @default none */
   adminToken?: string;
   /** The MCP endpoint path, shown by /api/mcp/status. @default '/mcp' */
@@ -114,6 +116,7 @@ export class McpMonitor {
       tracker: this.tracker,
       now: options.now,
       sessionIdleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000,
+      endSession: options.endWireSession,
     });
     this.adminHandler = createAdminHandler({
       tracker: this.tracker,

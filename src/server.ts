@@ -17,7 +17,7 @@ import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
 import { StreamableHttpHost } from './transport/streamable-http-host.js';
 
-export interface MonitoredServerOptions extends Omit<McpMonitorOptions, 'tools'> {
+export interface MonitoredServerOptions extends McpMonitorOptions {
   /** Builds one MCP server per session. */
   serverFactory: ServerFactory;
   /**
@@ -26,6 +26,14 @@ export interface MonitoredServerOptions extends Omit<McpMonitorOptions, 'tools'>
    * traffic keeps its sessions on `serverFactory`. @default none (the SDK v1 refuses them)
    */
   modernHandler?: FetchHandler & { close?(): Promise<void> };
+  /**
+   * Answers every request on the endpoint, both eras, monitored on the wire (2025 sessions
+   * are followed by their Mcp-Session-Id): a proxy's upstream. `serverFactory` then serves
+   * only the legacy SSE transport. @default none
+   */
+  endpointHandler?: FetchHandler & { close?(): Promise<void> };
+  /** The tools the server offers, when known without asking the factory; otherwise one server from it is asked at start. @default listed at start */
+  tools?: readonly ToolSummary[];
   /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */
   sse?: { stream: string; messages: string } | null;
   /** Close sessions silent this long, in seconds; 0 never does. @default 1800 */
@@ -106,7 +114,9 @@ export async function listFactoryTools(serverFactory: ServerFactory): Promise<To
  */
 export async function startMonitoredServer(options: MonitoredServerOptions): Promise<MonitoredServer> {
   const endpoint = options.endpoint ?? '/mcp';
-  const tools = await listFactoryTools(options.serverFactory);
+  if (options.modernHandler && options.endpointHandler) throw new TypeError('give modernHandler or endpointHandler, not both');
+  const tools = options.tools ?? (await listFactoryTools(options.serverFactory));
+  const fetchHandler = options.endpointHandler ?? options.modernHandler;
   const monitor = new McpMonitor({ ...options, endpoint, tools });
   const { tracker, logger } = monitor;
   const sessions = new SessionTable({
@@ -128,7 +138,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
     maxBodyBytes: options.maxBodyBytes,
-    modern: options.modernHandler ? { handler: options.modernHandler, exchanges: monitor.exchanges } : undefined,
+    fetchLeg: fetchHandler ? { handler: fetchHandler, exchanges: monitor.exchanges, scope: options.endpointHandler ? 'all' : 'modern' } : undefined,
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
@@ -196,7 +206,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     close: () => {
       closing ??= (async () => {
         // The SDK v2 handler ends its listen streams gracefully (a last frame); the monitor cuts what is left.
-        await Promise.all([sessions.closeAll('server_shutdown'), options.modernHandler?.close?.()]);
+        await Promise.all([sessions.closeAll('server_shutdown'), fetchHandler?.close?.()]);
         await monitor.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();

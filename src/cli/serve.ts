@@ -1,8 +1,11 @@
 import { pino } from 'pino';
 import { demoServerFactory } from '../demo/demo-server.js';
 import { createDemoModernHandler } from '../demo/demo-server-v2.js';
+import type { Logger } from '../core/logger.js';
+import { HttpUpstream } from '../proxy/http-upstream.js';
+import { probeHttpUpstream } from '../proxy/probe.js';
 import { httpUpstreamFactory, stdioServerFactory } from '../proxy/relay-bridge.js';
-import { startMonitoredServer } from '../server.js';
+import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
 
@@ -27,16 +30,11 @@ export async function runServe(settings: Settings, version: string, proxy: { std
     }
     throw error;
   }
+  const mcp = await mcpSide(proxy, logger);
   let server;
   try {
     server = await startMonitoredServer({
-      serverFactory: stdio
-        ? stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger)
-        : upstream
-          ? httpUpstreamFactory(upstream, logger)
-          : demoServerFactory(),
-      // The demo answers both eras: 2025 sessions on the SDK v1, 2026-07-28 requests on the SDK v2.
-      modernHandler: stdio || upstream ? undefined : createDemoModernHandler(),
+      ...mcp,
       port: settings.port,
       host: settings.host,
       adminPort: settings.adminPort,
@@ -107,4 +105,48 @@ export async function runServe(settings: Settings, version: string, proxy: { std
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 'endpointHandler' | 'tools' | 'endWireSession'>;
+
+/**
+ * What answers MCP: the demo (both eras: 2025 sessions on the SDK v1, 2026-07-28 requests on
+ * the SDK v2), an HTTP upstream (every /mcp request passed through; the legacy SSE front
+ * relayed to it), or a stdio command. An upstream that is down or refuses is logged in one
+ * line and never stops the start: clients get a clear error until it answers.
+ */
+async function mcpSide(proxy: { stdio?: readonly string[]; upstream?: URL }, logger: Logger): Promise<McpSide> {
+  const { stdio, upstream } = proxy;
+  if (upstream) {
+    const passThrough = new HttpUpstream({ url: upstream });
+    const found = await probeHttpUpstream(passThrough);
+    const where = `${upstream.origin}${upstream.pathname}`;
+    if (found.error !== undefined) {
+      logger.warn({ event: 'upstream', upstream: where, reachable: false, reason: found.error }, `the upstream MCP server at ${where} did not answer (${found.error}); clients get 502 until it does`);
+    } else {
+      logger.info(
+        { event: 'upstream', upstream: where, reachable: true, versions: found.versions, tools: found.tools.length },
+        `the upstream MCP server at ${where} speaks ${found.versions.join(', ') || 'no version this proxy knows'}; ${found.tools.length} tools`,
+      );
+    }
+    return {
+      serverFactory: httpUpstreamFactory(upstream, logger),
+      endpointHandler: passThrough,
+      tools: found.tools,
+      endWireSession: (sessionId, protocolVersion) => passThrough.endSession(sessionId, protocolVersion),
+    };
+  }
+  if (stdio) {
+    const serverFactory = stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger);
+    try {
+      const tools = await listFactoryTools(serverFactory);
+      logger.info({ event: 'upstream', command: stdio[0], tools: tools.length }, `the stdio MCP server (${stdio[0]}) answered; ${tools.length} tools`);
+      return { serverFactory, tools };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn({ event: 'upstream', command: stdio[0], reachable: false, reason }, `the stdio MCP server (${stdio[0]}) did not answer at start (${reason}); each session starts it again`);
+      return { serverFactory, tools: [] };
+    }
+  }
+  return { serverFactory: demoServerFactory(), modernHandler: createDemoModernHandler() };
 }

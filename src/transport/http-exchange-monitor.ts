@@ -33,6 +33,11 @@ export interface HttpExchangeMonitorOptions {
   sessionIdleTimeoutMs?: number;
   /** Epoch milliseconds. @default Date.now */
   now?: () => number;
+  /**
+   * Called when the monitor lets go of a 2025 session the client did not end (idle, or at
+   * shutdown): a proxy ends it upstream. closeAll() waits for what it returns. @default none
+   */
+  endSession?: (sessionId: string, protocolVersion: string) => Promise<void> | void;
 }
 
 const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
@@ -89,7 +94,7 @@ export class HttpExchangeMonitor {
   private reaper: NodeJS.Timeout | undefined;
   private closing = false;
 
-  constructor(options: HttpExchangeMonitorOptions) {
+  constructor(private readonly options: HttpExchangeMonitorOptions) {
     this.tracker = options.tracker;
     this.now = options.now ?? Date.now;
     this.idleTimeoutMs = options.sessionIdleTimeoutMs ?? 1_800_000;
@@ -186,7 +191,7 @@ export class HttpExchangeMonitor {
   async closeAll(graceMs = 1000): Promise<void> {
     this.closing = true;
     if (this.reaper) clearInterval(this.reaper);
-    for (const id of [...this.sessions.keys()]) this.end(id, 'server_shutdown');
+    await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'server_shutdown')));
     const until = Date.now() + graceMs;
     while (this.subscriptions.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
     for (const reader of [...this.subscriptions]) void reader.cancel().catch(() => {});
@@ -261,11 +266,12 @@ export class HttpExchangeMonitor {
     this.tracker.establish(start);
   }
 
-  private end(sessionId: string, reason: CloseReason): void {
+  private end(sessionId: string, reason: CloseReason): Promise<void> | void {
     const session = this.sessions.get(sessionId);
     if (!session) return;
     this.sessions.delete(sessionId);
     this.tracker.close(session.start.id, reason);
+    if (reason === 'idle_timeout' || reason === 'server_shutdown') return this.options.endSession?.(sessionId, session.start.protocolVersion);
   }
 
   private forgetIdle(): void {
@@ -273,7 +279,7 @@ export class HttpExchangeMonitor {
     for (const [sessionId, session] of this.sessions) {
       if (session.streams > 0) continue;
       const last = this.tracker.lastActivityAt(session.start.id);
-      if (last !== undefined && last < cutoff) this.end(sessionId, 'idle_timeout');
+      if (last !== undefined && last < cutoff) void this.end(sessionId, 'idle_timeout');
     }
   }
 

@@ -32,11 +32,12 @@ export interface StreamableHttpHostOptions {
   /** Largest request body accepted. @default 4 MiB */
   maxBodyBytes?: number;
   /**
-   * Answers requests of the 2026-07-28 era (they carry their protocol version in `_meta` or
-   * the MCP-Protocol-Version header), monitored exchange by exchange; everything else is a
-   * 2025 session here. @default none: they get the SDK v1's answer
+   * A fetch handler that answers, monitored exchange by exchange, requests of the 2026-07-28
+   * era (`scope: 'modern'`: they carry their protocol version in `_meta` or the
+   * MCP-Protocol-Version header; everything else is a 2025 session here) or every request
+   * (`scope: 'all'`, a proxy's upstream). @default none: 2026-07-28 requests get the SDK v1's answer
    */
-  modern?: { handler: FetchHandler; exchanges: HttpExchangeMonitor };
+  fetchLeg?: { handler: FetchHandler; exchanges: HttpExchangeMonitor; scope: 'modern' | 'all' };
 }
 
 /** Whether a request is of the 2026-07-28 era: its header or its body's `_meta` claims a modern version. */
@@ -98,11 +99,11 @@ export class StreamableHttpHost {
       body = read.body;
       text = read.text;
     }
-    const modern = this.options.modern;
-    if (modern && isModernRequest(req, body)) {
+    const leg = this.options.fetchLeg;
+    if (leg && (leg.scope === 'all' || isModernRequest(req, body))) {
       const request = toWebRequest(req, res, text);
       const facts = { clientIP: this.options.clientIp(req), userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH) };
-      const response = await modern.exchanges.exchange(request, facts, body, (forward, parsedBody) => modern.handler.fetch(forward, { parsedBody }));
+      const response = await leg.exchanges.exchange(request, facts, body, (forward, parsedBody) => leg.handler.fetch(forward, { parsedBody }));
       await writeWebResponse(res, response);
       return;
     }

@@ -201,9 +201,9 @@ describe('DNS-rebinding protection by default', () => {
     }
     const metrics = await (await fetch(`${serve.adminUrl}/metrics`)).text();
     expect(samples(metrics, 'mcp_server_requests_rejected_total')).toContain('mcp_server_requests_rejected_total{reason="forbidden_host"} 1');
-    // The one session the upstream saw is the proxy's tool listing at start, not the refused client.
+    // The one session the upstream saw is the proxy's probe at start (it asks what the upstream speaks), not the refused client.
     expect(samples(metrics, 'mcp_server_sessions_total')).toEqual([
-      'mcp_server_sessions_total{transport="streamable_http",client_name="mcp-exporter-tool-probe"} 1',
+      'mcp_server_sessions_total{transport="streamable_http",client_name="mcp-exporter-probe"} 1',
     ]);
   });
 });
