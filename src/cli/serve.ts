@@ -4,7 +4,8 @@ import { createDemoModernHandler } from '../demo/demo-server-v2.js';
 import type { Logger } from '../core/logger.js';
 import { HttpUpstream } from '../proxy/http-upstream.js';
 import { probeHttpUpstream } from '../proxy/probe.js';
-import { httpUpstreamFactory, stdioServerFactory } from '../proxy/relay-bridge.js';
+import { httpUpstreamFactory, stdioServerFactory, stdioTransport } from '../proxy/relay-bridge.js';
+import { StdioModernRelay } from '../proxy/stdio-modern.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
@@ -137,15 +138,18 @@ async function mcpSide(proxy: { stdio?: readonly string[]; upstream?: URL }, log
     };
   }
   if (stdio) {
-    const serverFactory = stdioServerFactory({ command: stdio[0] ?? '', args: stdio.slice(1) }, logger);
+    const spec = { command: stdio[0] ?? '', args: stdio.slice(1) };
+    const serverFactory = stdioServerFactory(spec, logger);
+    // 2026-07-28 requests go to one child that speaks that era (an SDK v2 stdio server does).
+    const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message) => logger.info({ ...fields, session: 'modern' }, message)), spec.command, logger);
     try {
       const tools = await listFactoryTools(serverFactory);
       logger.info({ event: 'upstream', command: stdio[0], tools: tools.length }, `the stdio MCP server (${stdio[0]}) answered; ${tools.length} tools`);
-      return { serverFactory, tools };
+      return { serverFactory, modernHandler, tools };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn({ event: 'upstream', command: stdio[0], reachable: false, reason }, `the stdio MCP server (${stdio[0]}) did not answer at start (${reason}); each session starts it again`);
-      return { serverFactory, tools: [] };
+      return { serverFactory, modernHandler, tools: [] };
     }
   }
   return { serverFactory: demoServerFactory(), modernHandler: createDemoModernHandler() };

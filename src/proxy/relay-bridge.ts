@@ -104,23 +104,25 @@ class RelayBridge implements ConnectableServer {
   }
 }
 
+/** A transport to `spec` started as a child process; each line it writes to stderr goes to `log`. */
+export function stdioTransport(spec: StdioCommand, log: (fields: object, message: string) => void): Transport {
+  const child = new StdioClientTransport({
+    command: spec.command,
+    args: [...spec.args],
+    env: { ...getDefaultEnvironment(), ...spec.env },
+    stderr: 'pipe',
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() !== '') log({ event: 'upstream_stderr', line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
+    }
+  });
+  return child;
+}
+
 /** A server factory that starts `spec` as a child process per session; its stderr is logged with the session's reference. */
 export function stdioServerFactory(spec: StdioCommand, logger: Logger): ServerFactory {
-  return () =>
-    new RelayBridge((log) => {
-      const child = new StdioClientTransport({
-        command: spec.command,
-        args: [...spec.args],
-        env: { ...getDefaultEnvironment(), ...spec.env },
-        stderr: 'pipe',
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) {
-          if (line.trim() !== '') log({ event: 'upstream_stderr', line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
-        }
-      });
-      return child;
-    }, logger);
+  return () => new RelayBridge((log) => stdioTransport(spec, log), logger);
 }
 
 /**

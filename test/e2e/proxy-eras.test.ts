@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -152,5 +153,38 @@ describe('proxy --upstream in both eras', () => {
     await v2Upstream('stateless', port);
     const late = await v2Client(proxy.url, 'late', { pin: MODERN });
     expect((await late.callTool({ name: 'echo', arguments: { text: 'up now' } })).content).toEqual([{ type: 'text', text: 'up now' }]);
+  });
+});
+
+const V2_STDIO = fileURLToPath(new URL('../fixtures/v2-stdio-server.mjs', import.meta.url));
+
+describe('proxy --stdio in both eras', () => {
+  it('serves 2026-07-28 clients from an SDK v2 stdio server, 2025 sessions beside them', async () => {
+    const proxy = await start(['proxy', '--stdio', `${process.execPath} ${V2_STDIO} serve`]);
+    expect(await proxy.line((line) => line.event === 'upstream')).toMatchObject({ tools: 4 });
+    const pinned = await v2Client(proxy.url, 'stdio-pinned', { pin: MODERN });
+    expect((await pinned.callTool({ name: 'echo', arguments: { text: 'over stdio' } })).content).toEqual([{ type: 'text', text: 'over stdio' }]);
+    expect((await pinned.callTool({ name: 'fail', arguments: {} })).isError).toBe(true);
+    const subscription = await pinned.listen({ toolsListChanged: true });
+    expect(subscription.honoredFilter).toEqual({ toolsListChanged: true });
+    const { client: old } = await v1Client(proxy.url, 'stdio-2025');
+    expect(await old.callTool({ name: 'echo', arguments: { text: 'session' } })).toEqual({ content: [{ type: 'text', text: 'session' }] });
+
+    const text = await metrics(proxy);
+    expect(samples(text, 'mcp_server_client_requests_total')).toEqual([
+      `mcp_server_client_requests_total{client_name="stdio-pinned",mcp_protocol_version="${MODERN}"} 3`,
+      'mcp_server_client_requests_total{client_name="stdio-2025",mcp_protocol_version="2025-11-25"} 2',
+    ]);
+    expect(samples(text, 'mcp_server_subscriptions_active')).toEqual(['mcp_server_subscriptions_active{client_name="stdio-pinned"} 1']);
+    expect(samples(text, 'mcp_server_sessions_active')).toEqual(['mcp_server_sessions_active{transport="streamable_http",client_name="stdio-2025"} 1']);
+    await subscription.close();
+    expect(await proxy.line((line) => line.event === 'mcp_connection_closed' && line.kind === 'subscription')).toMatchObject({ reason: 'client_delete' });
+  });
+
+  it("starts in front of a stdio server that refuses 2025 (legacy: 'reject'), says so, and serves the new era", async () => {
+    const proxy = await start(['proxy', '--stdio', `${process.execPath} ${V2_STDIO} reject`]);
+    expect(await proxy.line((line) => line.event === 'upstream')).toMatchObject({ level: 40, reachable: false });
+    const pinned = await v2Client(proxy.url, 'stdio-pinned', { pin: MODERN });
+    expect((await pinned.callTool({ name: 'echo', arguments: { text: 'still served' } })).content).toEqual([{ type: 'text', text: 'still served' }]);
   });
 });
