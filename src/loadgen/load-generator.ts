@@ -1,3 +1,4 @@
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -25,6 +26,10 @@ export interface LoadOptions {
   seed: number;
   /** Client names used in turn. */
   clientNames: readonly string[];
+  /** Share of clients that speak the 2026-07-28 revision (an SDK v2 client pinned to it): requests that stand alone, no session. */
+  modernShare: number;
+  /** Share of those that hold a subscriptions/listen stream open while they call. */
+  listenShare: number;
 }
 
 export type SessionKind = 'normal' | 'idle' | 'drop';
@@ -40,6 +45,10 @@ export interface EndpointCounts {
   callsOk: number;
   toolErrors: number;
   callsFailed: number;
+  /** Clients of the 2026-07-28 era started (they open no session). */
+  modernClients: number;
+  /** subscriptions/listen streams they opened (and closed). */
+  listens: number;
   /** tools/call count by tool name, calls that reached the server. */
   byTool: Record<string, number>;
 }
@@ -57,6 +66,11 @@ export interface LoadProgress {
   summary: LoadSummary;
 }
 
+/** What either SDK line's client offers for a tool call. */
+interface ToolCaller {
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+}
+
 /** Mulberry32: a small seeded generator, so a run's choices repeat with its seed. */
 function seeded(seed: number): () => number {
   let state = seed >>> 0;
@@ -69,7 +83,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-const COUNT_KEYS = ['sessionsStarted', 'sessionsFailed', 'deleted', 'idled', 'dropped', 'calls', 'callsOk', 'toolErrors', 'callsFailed'] as const;
+const COUNT_KEYS = ['sessionsStarted', 'sessionsFailed', 'deleted', 'idled', 'dropped', 'calls', 'callsOk', 'toolErrors', 'callsFailed', 'modernClients', 'listens'] as const;
 
 const emptyCounts = (): EndpointCounts => ({
   sessionsStarted: 0,
@@ -81,6 +95,8 @@ const emptyCounts = (): EndpointCounts => ({
   callsOk: 0,
   toolErrors: 0,
   callsFailed: 0,
+  modernClients: 0,
+  listens: 0,
   byTool: {},
 });
 
@@ -153,6 +169,50 @@ export class LoadGenerator {
     return 'normal';
   }
 
+  /** The arguments of one planned call. */
+  private argumentsOf(tool: string, index: number): Record<string, unknown> {
+    return tool === 'echo' ? { text: `call ${index}` } : tool === 'sleep' ? { ms: 5 + Math.floor(this.random() * 45) } : {};
+  }
+
+  /** Makes one planned call and counts how it went. */
+  private async call(client: ToolCaller, counts: EndpointCounts, tool: string, index: number): Promise<void> {
+    counts.calls += 1;
+    counts.byTool[tool] = (counts.byTool[tool] ?? 0) + 1;
+    try {
+      const result = (await client.callTool({ name: tool, arguments: this.argumentsOf(tool, index) })) as { isError?: unknown };
+      if (result.isError === true) counts.toolErrors += 1;
+      else counts.callsOk += 1;
+    } catch {
+      counts.callsFailed += 1;
+    }
+  }
+
+  /**
+   * A client of the 2026-07-28 era: discovery, then calls that stand alone, perhaps with a
+   * listen stream open meanwhile. (Idle and dropped are what sessions do.)
+   */
+  private async modernClient(url: string, counts: EndpointCounts, name: string, plan: readonly string[], listen: boolean): Promise<void> {
+    const client = new ModernClient({ name, version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    try {
+      await client.connect(new ModernTransport(new URL(url)));
+    } catch {
+      counts.sessionsFailed += 1;
+      await client.close().catch(() => {});
+      return;
+    }
+    counts.modernClients += 1;
+    try {
+      const subscription = listen ? await client.listen({ toolsListChanged: true }) : undefined;
+      if (subscription) counts.listens += 1;
+      for (const [i, tool] of plan.entries()) await this.call(client, counts, tool, i);
+      await subscription?.close();
+      await client.close();
+    } catch {
+      counts.callsFailed += 1;
+      await client.close().catch(() => {});
+    }
+  }
+
   private async session(index: number): Promise<void> {
     const { urls, clientNames, callsPerSession, errorShare } = this.options;
     const url = urls[index % urls.length] ?? '';
@@ -160,6 +220,7 @@ export class LoadGenerator {
     const kind = this.kindOf();
     const plan = Array.from({ length: callsPerSession }, () => (this.random() < errorShare ? 'fail' : this.random() < 0.8 ? 'echo' : 'sleep'));
     const name = clientNames[index % clientNames.length] ?? 'mcp-exporter-loadgen';
+    if (this.random() < this.options.modernShare) return this.modernClient(url, counts, name, plan, this.random() < this.options.listenShare);
     const client = new Client({ name, version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL(url));
     try {
@@ -171,17 +232,7 @@ export class LoadGenerator {
     }
     counts.sessionsStarted += 1;
     try {
-      for (const tool of plan) {
-        counts.calls += 1;
-        counts.byTool[tool] = (counts.byTool[tool] ?? 0) + 1;
-        try {
-          const result = await client.callTool({ name: tool, arguments: tool === 'echo' ? { text: `call ${index}` } : tool === 'sleep' ? { ms: 5 + Math.floor(this.random() * 45) } : {} });
-          if (result.isError === true) counts.toolErrors += 1;
-          else counts.callsOk += 1;
-        } catch {
-          counts.callsFailed += 1;
-        }
-      }
+      for (const tool of plan) await this.call(client, counts, tool, index);
       if (kind === 'drop') {
         counts.dropped += 1;
         counts.calls += 1;

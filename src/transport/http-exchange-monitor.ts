@@ -145,6 +145,14 @@ export class HttpExchangeMonitor {
     const message = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as JsonRpcLike) : undefined;
     const response = await serve(request, body);
 
+    if (request.signal.aborted || response.status === 499) {
+      // The client went away before the answer: a request it left pending, not a refusal.
+      if (message && isRequest(message) && request.method === 'POST') {
+        const method = mcpMethod(message.method as string);
+        if (method !== 'subscriptions/listen') this.record(this.pendingOf(message, method, this.clientOf(message, method, http, request, session), startedAt), OTHER_ERROR);
+      }
+      return response;
+    }
     if (response.status >= 400) {
       this.refused(response, message, sessionId, session);
       return response;
@@ -159,17 +167,7 @@ export class HttpExchangeMonitor {
     const method = mcpMethod(message.method as string);
     const facts = this.clientOf(message, method, http, request, session);
     if (method === 'subscriptions/listen' && isEventStream(response)) return this.followSubscription(response, request, facts);
-    const toolName = method === 'tools/call' ? this.tracker.tools.resolve(message.params?.name) : '';
-    const pending: PendingOperation = {
-      id: message.id as string | number,
-      method,
-      toolName,
-      unknownTool: toolName === OVERFLOW_LABEL ? message.params?.name : undefined,
-      client: facts.client,
-      protocolVersion: facts.protocolVersion,
-      startedAt,
-      done: false,
-    };
+    const pending = this.pendingOf(message, method, facts, startedAt);
     const answered = (reply: JsonRpcLike): void => {
       if (method === 'initialize' && sessionId === undefined) this.establish(response, facts, reply);
       this.finish(pending, reply);
@@ -181,6 +179,20 @@ export class HttpExchangeMonitor {
     if (reply && isResponse(reply) && reply.id === pending.id) answered(reply);
     else this.record(pending, OTHER_ERROR);
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+
+  private pendingOf(message: JsonRpcLike, method: string, facts: { client: ClientFacts; protocolVersion: string }, startedAt: number): PendingOperation {
+    const toolName = method === 'tools/call' ? this.tracker.tools.resolve(message.params?.name) : '';
+    return {
+      id: message.id as string | number,
+      method,
+      toolName,
+      unknownTool: toolName === OVERFLOW_LABEL ? message.params?.name : undefined,
+      client: facts.client,
+      protocolVersion: facts.protocolVersion,
+      startedAt,
+      done: false,
+    };
   }
 
   /**

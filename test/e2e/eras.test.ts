@@ -145,6 +145,41 @@ describe('serve answers both eras on /mcp', () => {
   });
 });
 
+describe('a 2026-07-28 client that leaves mid-call', () => {
+  it('leaves an operation pending (_OTHER), not a refusal', async () => {
+    let entered: () => void = () => {};
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const factory = () => {
+      const mcp = new McpServer({ name: 'blocking', version: '1' });
+      mcp.registerTool('block', { inputSchema: z.object({}) }, async (_args, ctx) => {
+        entered();
+        await new Promise<void>((resolve) => ctx.mcpReq.signal.addEventListener('abort', () => resolve()));
+        return { content: [] };
+      });
+      return mcp;
+    };
+    let left: () => void = () => {};
+    const recorded = new Promise<void>((resolve) => (left = resolve));
+    const server = await demo({
+      modernHandler: createMcpHandler(factory, { legacy: 'reject' }),
+      monitor: { onOperation: (operation) => void (operation.errorType === '_OTHER' && left()) },
+    });
+    const client = await v2Client(server.url, 'leaver', { pin: MODERN });
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'block', arguments: {} }, { signal: abort.signal }).catch((error: unknown) => error);
+    await inside;
+    abort.abort();
+    await call;
+    // The server learns the client left when its socket closes.
+    await recorded;
+    const text = await scrape(server);
+    expect(samples(text, 'mcp_server_operation_duration_seconds_count').filter((line) => line.includes('tools/call'))).toEqual([
+      `mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="_OTHER",mcp_protocol_version="${MODERN}"} 1`,
+    ]);
+    expect(samples(text, 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'))).toEqual([]);
+  });
+});
+
 describe('listen streams are connections', () => {
   it('shows an open subscriptions/listen stream in the API, metrics and history, and its close', async () => {
     const closes = closeWatcher();

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseLoadgenArgs } from '../../src/cli/loadgen.js';
 import { LoadGenerator, type LoadSummary } from '../../src/loadgen/load-generator.js';
 import type { MonitoredServer } from '../../src/server.js';
+import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
 import { samples, scrape, startDemo } from '../helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -33,6 +34,8 @@ describe('LoadGenerator', () => {
       concurrency: 5,
       seed: 42,
       clientNames: ['a', 'b'],
+      modernShare: 0,
+      listenShare: 0,
     });
     const summary: LoadSummary = await generator.run();
     expect([summary.sessionsStarted, summary.sessionsFailed, summary.calls]).toEqual([20, 0, 80]);
@@ -55,6 +58,37 @@ describe('LoadGenerator', () => {
     expect(value(text, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"}')).toBe(perTool.echo ?? 0);
   });
 
+  it('drives both eras when asked: clients of 2026-07-28 with listen streams beside 2025 sessions, as the server counts them', async () => {
+    const server = await startDemo({ modernHandler: createDemoModernHandler() });
+    servers.push(server);
+    const summary = await new LoadGenerator({
+      urls: [server.url],
+      rate: 200,
+      callsPerSession: 2,
+      errorShare: 0,
+      idleShare: 0,
+      dropShare: 0,
+      durationSeconds: 0,
+      maxSessions: 20,
+      concurrency: 5,
+      seed: 3,
+      clientNames: ['mixed'],
+      modernShare: 0.5,
+      listenShare: 1,
+    }).run();
+    expect(summary.sessionsStarted + summary.modernClients).toBe(20);
+    expect(summary.modernClients).toBeGreaterThan(0);
+    expect(summary.listens).toBe(summary.modernClients);
+    const text = await scrape(server);
+    expect(samples(text, 'mcp_server_sessions_total')).toEqual([`mcp_server_sessions_total{transport="streamable_http",client_name="mixed"} ${summary.sessionsStarted}`]);
+    expect(samples(text, 'mcp_server_subscriptions_total')).toEqual([`mcp_server_subscriptions_total{client_name="mixed"} ${summary.listens}`]);
+    // initialize and two calls a session; discovery and two calls a client of the new era (its listen stream is a connection).
+    expect(samples(text, 'mcp_server_client_requests_total').sort()).toEqual([
+      `mcp_server_client_requests_total{client_name="mixed",mcp_protocol_version="2025-11-25"} ${summary.sessionsStarted * 3}`,
+      `mcp_server_client_requests_total{client_name="mixed",mcp_protocol_version="2026-07-28"} ${summary.modernClients * 3}`,
+    ]);
+  });
+
   it('repeats its choices for the same seed', async () => {
     const server = await startDemo();
     servers.push(server);
@@ -71,6 +105,8 @@ describe('LoadGenerator', () => {
         concurrency: 1,
         seed,
         clientNames: ['x'],
+        modernShare: 0,
+        listenShare: 0,
       }).run();
     const first = await run(9);
     const second = await run(9);
@@ -93,6 +129,8 @@ describe('loadgen arguments', () => {
       concurrency: 50,
       seed: 1,
       clientNames: ['claude-desktop', 'cursor', 'vscode', 'zed', 'inspector'],
+      modernShare: 0,
+      listenShare: 0.5,
     });
   });
 

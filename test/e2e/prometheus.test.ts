@@ -158,6 +158,8 @@ describe('end to end with a real Prometheus', () => {
       concurrency: 20,
       seed: 7,
       clientNames: ['claude-desktop', 'cursor', 'vscode'],
+      modernShare: 0.3,
+      listenShare: 0.5,
     });
     summary = await generator.run();
     // A second after the traffic, a 10 s rate() window holds several scrapes of it.
@@ -187,7 +189,11 @@ describe('end to end with a real Prometheus', () => {
   });
 
   it('the sums across both instances equal what loadgen did', async () => {
-    expect(summary.sessionsStarted).toBe(60);
+    // Both eras: 2025 sessions, and clients of 2026-07-28 whose requests stand alone.
+    expect(summary.sessionsStarted + summary.modernClients).toBe(60);
+    expect(summary.sessionsStarted).toBeGreaterThan(30);
+    expect(summary.modernClients).toBeGreaterThan(5);
+    expect(summary.listens).toBeGreaterThan(0);
     expect(summary.sessionsFailed).toBe(0);
     const byTool = (tool: string) => Object.values(summary.perUrl).reduce((sum, counts) => sum + (counts.byTool[tool] ?? 0), 0);
     expect(await scalar('sum(mcp_server_sessions_total)')).toBe(summary.sessionsStarted);
@@ -201,6 +207,11 @@ describe('end to end with a real Prometheus', () => {
     expect(await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="fail",error_type="tool_error"})')).toBe(summary.toolErrors);
     expect(await scalar('sum(mcp_server_operation_duration_seconds_count{gen_ai_tool_name="sleep",error_type="_OTHER"})')).toBe(summary.dropped);
     expect(await scalar('sum(mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call"})')).toBe(summary.calls);
+    expect(await scalar('sum(mcp_server_operation_duration_seconds_count{mcp_method_name="server/discover",mcp_protocol_version="2026-07-28"})')).toBe(summary.modernClients);
+    expect(await scalar('sum(mcp_server_subscriptions_total)')).toBe(summary.listens);
+    expect(await scalar('sum(mcp_server_subscriptions_active)')).toBe(0);
+    expect(await scalar('sum(mcp_server_subscription_duration_seconds_count{reason="client_delete"})')).toBe(summary.listens);
+    expect(await scalar('sum(mcp_server_client_requests_total)')).toBe(await scalar('sum(mcp_server_operation_duration_seconds_count)'));
   });
 
   it('every dashboard query parses and returns data', async () => {
