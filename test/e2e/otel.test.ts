@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
 import { OPERATION_BUCKETS, SESSION_BUCKETS } from '../../src/metrics/names.js';
 import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
 import type { MonitoredServer } from '../../src/server.js';
@@ -64,6 +66,13 @@ async function scriptedTraffic(server: MonitoredServer): Promise<void> {
   await b.client.callTool({ name: 'sleep', arguments: { ms: 15 } });
   await b.client.ping();
   await expect(b.client.listPrompts()).rejects.toThrow(/Method not found/);
+  // The 2026-07-28 era: a pinned SDK v2 client calls and listens.
+  const modern = new ClientV2({ name: 'modern', version: '2.4.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await modern.connect(new TransportV2(new URL(server.url)));
+  await modern.callTool({ name: 'echo', arguments: { text: 'new era' } });
+  const subscription = await modern.listen({ toolsListChanged: true });
+  await subscription.close();
+  await modern.close();
   await (await postRaw(server.url, '{not json')).text();
   await (await postRaw(server.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { 'mcp-session-id': 'nope' })).text();
   await a.transport.terminateSession();
@@ -74,9 +83,17 @@ describe('OpenTelemetry backend', () => {
     const registry = new Registry();
     const reader = createPrometheusReader();
     const meterProvider = new MeterProvider({ readers: [reader], views: prometheusViews() });
-    const server = await startDemo({ registry, meterProvider });
+    let listenClosed: () => void = () => {};
+    const closed = new Promise<void>((resolve) => (listenClosed = resolve));
+    const server = await startDemo({
+      registry,
+      meterProvider,
+      modernHandler: createDemoModernHandler(),
+      monitor: { onConnectionClosed: (_id, _ms, info) => void (info.kind === 'subscription' && listenClosed()) },
+    });
     servers.push(server);
     await scriptedTraffic(server);
+    await closed;
     await server.close();
 
     const fromProm = series(await registry.metrics());
@@ -91,6 +108,9 @@ describe('OpenTelemetry backend', () => {
     expect(fromProm.get('mcp_server_operation_duration_seconds_count{error_type="-32601",gen_ai_tool_name="",mcp_method_name="prompts/list",mcp_protocol_version="2025-11-25"}')).toBe('1');
     expect(fromProm.get('mcp_server_client_requests_total{client_name="beta",mcp_protocol_version="2025-11-25"}')).toBe('4');
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="parse_error"}')).toBe('1');
+    expect(fromProm.get('mcp_server_subscriptions_total{client_name="modern"}')).toBe('1');
+    expect(fromProm.get('mcp_server_subscription_duration_seconds_count{reason="client_delete"}')).toBe('1');
+    expect(fromProm.get('mcp_server_client_requests_total{client_name="modern",mcp_protocol_version="2026-07-28"}')).toBe('2');
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="unknown_session"}')).toBe('1');
     await meterProvider.shutdown();
   });
