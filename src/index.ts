@@ -2,15 +2,24 @@
 export { startMonitoredServer, listFactoryTools } from './server.js';
 export type { MonitoredServer, MonitoredServerOptions } from './server.js';
 export { startStreamableMcpServer } from './compat.js';
+export { McpMonitor } from './monitor.js';
+export type { McpMonitorOptions, NodeHandler } from './monitor.js';
+export { HttpExchangeMonitor } from './transport/http-exchange-monitor.js';
+export type { ExchangeFacts, FetchHandler, FetchOptions, HttpExchangeMonitorOptions } from './transport/http-exchange-monitor.js';
+export { RecentClients } from './core/recent-clients.js';
+export type { ClientInfo, RecentClientsOptions } from './core/recent-clients.js';
+export { MODERN_PROTOCOL_VERSION, PROTOCOL_VERSIONS } from './core/protocol-versions.js';
 
 export { SessionTracker } from './core/session-tracker.js';
-export type { SessionStart, SessionTrackerOptions } from './core/session-tracker.js';
+export type { ConnectionStart, SessionStart, SessionTrackerOptions } from './core/session-tracker.js';
 export type {
   ConnectionInfo,
   ClosedConnectionInfo,
   ConnectionStats,
   ConnectionMonitor,
+  ClientFacts,
   CloseReason,
+  ConnectionKind,
   OperationInfo,
   RejectReason,
   TransportKind,
