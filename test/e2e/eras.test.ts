@@ -1,4 +1,3 @@
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { acceptedContent, createMcpHandler, inputRequired, McpServer } from '@modelcontextprotocol/server';
@@ -9,19 +8,12 @@ import { createDemoModernHandler, createDemoServerV2 } from '../../src/demo/demo
 import type { ClientInfo } from '../../src/core/recent-clients.js';
 import { useCliProcesses } from '../cli-process.js';
 import { adminUrl, getJson, samples, scrape, useDemoServers } from '../helpers.js';
+import { useTestPeers } from '../peers.js';
 
 const { demo, onCleanup } = useDemoServers();
 const { start } = useCliProcesses();
 
-type Mode = 'legacy' | 'auto' | { pin: string };
-
-/** A real SDK v2 client in a negotiation mode, connected; closed after the test. */
-async function v2Client(url: string, name: string, mode: Mode, capabilities: Record<string, unknown> = {}): Promise<ClientV2> {
-  const client = new ClientV2({ name, version: '2.4.0' }, { versionNegotiation: { mode }, capabilities });
-  await client.connect(new TransportV2(new URL(url)));
-  onCleanup(() => client.close());
-  return client;
-}
+const { v2: v2Client } = useTestPeers();
 
 /** Calls every connection close a monitor hears, in order, and waits for the next one. */
 function closeWatcher() {
@@ -263,7 +255,7 @@ describe('refusals of the 2026-07-28 era are answered as the SDK answers them, a
     ]);
 
     // A client that declares the capability gets its answer over two exchanges (input_required, then the result).
-    const capable = await v2Client(server.url, 'capable', { pin: MODERN }, { elicitation: { form: {} } });
+    const capable = await v2Client(server.url, 'capable', { pin: MODERN }, { capabilities: { elicitation: { form: {} } } });
     capable.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { ok: true } }));
     expect((await capable.callTool({ name: 'confirm', arguments: {} })).content).toEqual([{ type: 'text', text: 'done' }]);
   });

@@ -1,59 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
 import { createDemoServerV2 } from '../../src/demo/demo-server-v2.js';
 import { McpMonitor } from '../../src/monitor.js';
 import { getJson, samples } from '../helpers.js';
+import { useTestPeers } from '../peers.js';
 
 const MODERN = '2026-07-28';
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-/** Listens on a free port; closed after the test. */
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise((resolve) => {
-        server.close(resolve);
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { defer, listen, v1: v1Client, v2: v2Client } = useTestPeers();
 
 function monitor(): McpMonitor {
   const m = new McpMonitor({ registry: new Registry() });
-  cleanups.push(() => m.close());
+  defer(() => m.close());
   return m;
-}
-
-type Mode = 'legacy' | 'auto' | { pin: string };
-
-async function v2Client(url: string, name: string, mode: Mode, fetchImpl?: typeof fetch): Promise<ClientV2> {
-  const client = new ClientV2({ name, version: '2.4.0' }, { versionNegotiation: { mode } });
-  await client.connect(new TransportV2(new URL(url), fetchImpl ? { fetch: fetchImpl } : undefined));
-  cleanups.push(() => client.close());
-  return client;
-}
-
-async function v1Client(url: string, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const client = new Client({ name, version: '1.32.2' });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
-  await client.connect(transport);
-  cleanups.push(() => client.close());
-  return { client, transport };
 }
 
 const operations = async (m: McpMonitor): Promise<string[]> => samples(await (m.registry as Registry).metrics(), 'mcp_server_operation_duration_seconds_count');
@@ -111,7 +75,7 @@ describe('the library for SDK v2 servers', () => {
     await (await v2Client(`${viaAdapter}/mcp`, 'via-adapter', { pin: MODERN })).callTool({ name: 'echo', arguments: { text: '1' } });
     await (await v2Client(`${viaExpress}/mcp`, 'via-express', { pin: MODERN })).callTool({ name: 'echo', arguments: { text: '2' } });
     // A runtime that only has fetch (Deno, Bun, workers): no socket, no HTTP server at all.
-    const viaFetch = await v2Client('http://worker.invalid/mcp', 'via-fetch', { pin: MODERN }, (input, init) => monitored.fetch(new Request(input, init)));
+    const viaFetch = await v2Client('http://worker.invalid/mcp', 'via-fetch', { pin: MODERN }, { fetch: (input, init) => monitored.fetch(new Request(input, init)) });
     await viaFetch.callTool({ name: 'echo', arguments: { text: '3' } });
 
     expect(samples(await (m.registry as Registry).metrics(), 'mcp_server_client_requests_total')).toEqual([
@@ -133,7 +97,7 @@ describe('the library for SDK v2 servers', () => {
   it('keeps session metrics for a server that routes 2025 traffic to a sessionful transport', async () => {
     const closed: ClosedConnectionInfo[] = [];
     const m = new McpMonitor({ registry: new Registry(), monitor: { onConnectionClosed: (_id, _ms, info) => void closed.push(info) } });
-    cleanups.push(() => m.close());
+    defer(() => m.close());
     const modern = createMcpHandler(() => createDemoServerV2(), { legacy: 'reject' });
     const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
     const legacy = async (request: Request, options?: { parsedBody?: unknown }): Promise<Response> => {

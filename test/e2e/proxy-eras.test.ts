@@ -2,36 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDemoServer } from '../../src/demo/demo-server.js';
 import { createDemoServerV2 } from '../../src/demo/demo-server-v2.js';
 import { useCliProcesses, type CliProcess } from '../cli-process.js';
 import { samples } from '../helpers.js';
+import { useTestPeers } from '../peers.js';
 
 const MODERN = '2026-07-28';
 const { start } = useCliProcesses();
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-async function listen(server: Server, port = 0): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise((resolve) => {
-        server.close(resolve);
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-}
+const { listen: listenBase, v1: v1Client, v2: v2Client } = useTestPeers();
+const listen = async (server: Server, port = 0): Promise<string> => `${await listenBase(server, port)}/mcp`;
 
 /** An SDK v2 server of its own (not this project's host): createMcpHandler on node:http. */
 function v2Upstream(legacy: 'stateless' | 'reject', port = 0): Promise<string> {
@@ -55,21 +39,6 @@ async function v1Upstream(): Promise<{ url: string; open: () => number; deleted:
   });
   const url = await listen(server);
   return { url, open: () => transports.size, deleted: () => deleted };
-}
-
-async function v2Client(url: string, name: string, mode: 'legacy' | 'auto' | { pin: string }): Promise<ClientV2> {
-  const client = new ClientV2({ name, version: '2.4.0' }, { versionNegotiation: { mode } });
-  await client.connect(new TransportV2(new URL(url)));
-  cleanups.push(() => client.close());
-  return client;
-}
-
-async function v1Client(url: string, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const client = new Client({ name, version: '1.32.2' });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
-  await client.connect(transport);
-  cleanups.push(() => client.close());
-  return { client, transport };
 }
 
 const metrics = async (proxy: CliProcess): Promise<string> => (await fetch(`${proxy.adminUrl}/metrics`)).text();
