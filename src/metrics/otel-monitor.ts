@@ -11,6 +11,7 @@ import {
   type RejectReason,
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
+import { SeriesTree } from './series-tree.js';
 import { HELP, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
@@ -55,7 +56,11 @@ export class OtelMonitor implements ConnectionMonitor {
   private readonly subscriptionsActive: UpDownCounter;
   private readonly subscriptionsTotal: Counter;
   private readonly subscriptionDuration: Histogram;
-  private readonly clientRequests: Counter;
+  /**
+   * Requests by client and version, counted here and reported by an observable counter at
+   * collection: the SDK hashes the attributes of every add(), a cost this spares each request.
+   */
+  private readonly clientRequests = new SeriesTree<{ attributes: Attributes; count: number }>();
   private readonly labels: LabelPolicy;
 
   constructor(options: OtelMonitorOptions) {
@@ -83,7 +88,9 @@ export class OtelMonitor implements ConnectionMonitor {
       unit: 's',
       advice: { explicitBucketBoundaries: [...SESSION_BUCKETS] },
     });
-    this.clientRequests = meter.createCounter(INSTRUMENT.clientRequests, { description: HELP.clientRequestsTotal, unit: '{request}' });
+    meter.createObservableCounter(INSTRUMENT.clientRequests, { description: HELP.clientRequestsTotal, unit: '{request}' }).addCallback((result) => {
+      for (const { attributes, count } of this.clientRequests.ordered) result.observe(count, attributes);
+    });
     // Series that exist from the first export, as under prom-client.
     for (const transport of HTTP_TRANSPORT_KINDS) {
       for (const reason of CLOSE_REASONS) this.closed.add(0, { transport, reason });
@@ -127,7 +134,8 @@ export class OtelMonitor implements ConnectionMonitor {
       'error.type': this.labels.errorType(operation.errorType),
       'mcp.protocol.version': version,
     });
-    this.clientRequests.add(1, { client_name: this.labels.clientName(operation.client.clientName), 'mcp.protocol.version': version });
+    const client = this.labels.clientName(operation.client.clientName);
+    this.clientRequests.at([client, version], () => ({ attributes: { client_name: client, 'mcp.protocol.version': version }, count: 0 })).count += 1;
   };
 
   private sessionAttributes(connection: ConnectionInfo): Attributes {

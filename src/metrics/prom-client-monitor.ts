@@ -10,6 +10,7 @@ import {
   type RejectReason,
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
+import { LeanCounter, LeanHistogram } from './lean-metrics.js';
 import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /**
@@ -26,8 +27,9 @@ export class PromClientMonitor implements ConnectionMonitor {
   private readonly subscriptionsTotal: Counter<'client_name'>;
   private readonly subscriptionDuration: Histogram<'reason'>;
   private readonly rejected: Counter<'reason'>;
-  private readonly operations: Histogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type' | 'mcp_protocol_version'>;
-  private readonly clientRequests: Counter<'client_name' | 'mcp_protocol_version'>;
+  /** The two families every request updates: lean, so monitoring adds little to a request. */
+  private readonly operations: LeanHistogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type' | 'mcp_protocol_version'>;
+  private readonly clientRequests: LeanCounter<'client_name' | 'mcp_protocol_version'>;
   private readonly labels: LabelPolicy;
 
   /** `options.clientNames`: the clients that get a client_name of their own (see LabelPolicyOptions). */
@@ -57,14 +59,14 @@ export class PromClientMonitor implements ConnectionMonitor {
       registers,
     });
     this.rejected = new Counter({ name: METRIC.requestsRejectedTotal, help: HELP.requestsRejectedTotal, labelNames: ['reason'], registers });
-    this.operations = new Histogram({
+    this.operations = new LeanHistogram({
       name: METRIC.operationDuration,
       help: HELP.operationDuration,
       labelNames: ['mcp_method_name', 'gen_ai_tool_name', 'error_type', 'mcp_protocol_version'],
       buckets: [...OPERATION_BUCKETS],
       registers,
     });
-    this.clientRequests = new Counter({
+    this.clientRequests = new LeanCounter({
       name: METRIC.clientRequestsTotal,
       help: HELP.clientRequestsTotal,
       labelNames: ['client_name', 'mcp_protocol_version'],
@@ -108,15 +110,18 @@ export class PromClientMonitor implements ConnectionMonitor {
 
   onOperation = (operation: OperationInfo): void => {
     const version = this.labels.protocolVersion(operation.protocolVersion);
-    this.operations.observe(
-      {
-        mcp_method_name: this.labels.method(operation.method),
-        gen_ai_tool_name: this.labels.toolName(operation.toolName),
-        error_type: this.labels.errorType(operation.errorType),
-        mcp_protocol_version: version,
-      },
+    const method = this.labels.method(operation.method);
+    const tool = this.labels.toolName(operation.toolName);
+    const error = this.labels.errorType(operation.errorType);
+    this.operations.record(
+      method,
+      tool,
+      error,
+      version,
+      () => ({ mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version }),
       operation.durationSeconds,
     );
-    this.clientRequests.inc({ client_name: this.labels.clientName(operation.client.clientName), mcp_protocol_version: version });
+    const client = this.labels.clientName(operation.client.clientName);
+    this.clientRequests.add(client, version, () => ({ client_name: client, mcp_protocol_version: version }));
   };
 }

@@ -26,6 +26,8 @@ export interface HostedSession {
   closeReason: CloseReason | undefined;
   /** HTTP requests of this session still open (a GET stream, a long tool call). */
   inFlight: number;
+  /** Ends one of them: made once per session (at register), so a request costs no closure of its own. */
+  responseClosed: (() => void) | undefined;
   /** Hands one HTTP request of this session to its SDK transport. */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
 }
@@ -105,6 +107,11 @@ export class SessionTable {
     const ref = sessionRef(id);
     session.id = id;
     session.ref = ref;
+    const tracker = this.options.tracker;
+    session.responseClosed = () => {
+      session.inFlight -= 1;
+      tracker.touch(ref, false);
+    };
     this.byId.set(id, session);
     return ref;
   }
@@ -119,13 +126,11 @@ export class SessionTable {
    */
   begin(session: HostedSession, res: ServerResponse): void {
     const ref = session.ref;
-    if (ref === undefined) return;
+    if (ref === undefined || session.responseClosed === undefined) return;
     this.options.tracker.touch(ref);
     session.inFlight += 1;
-    res.once('close', () => {
-      session.inFlight -= 1;
-      this.options.tracker.touch(ref, false);
-    });
+    // A response closes once: on() spares the wrapper once() would make per request.
+    res.on('close', session.responseClosed);
   }
 
   /** Ends a session: closes its server (and with it the transport), then records it. */

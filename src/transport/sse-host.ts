@@ -55,6 +55,7 @@ export class SseHost {
         ref: undefined,
         closeReason: undefined,
         inFlight: 0,
+        responseClosed: undefined,
         handle: (request, response, body) => transport.handlePostMessage(request, response, body),
       };
       const pendingId = transport.sessionId;

@@ -195,6 +195,7 @@ class StreamableSession implements HostedSession {
   ref: string | undefined = undefined;
   closeReason: CloseReason | undefined = undefined;
   inFlight = 0;
+  responseClosed: (() => void) | undefined = undefined;
 
   constructor(
     readonly server: ConnectableServer,

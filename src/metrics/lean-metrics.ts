@@ -1,0 +1,117 @@
+import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type LabelValues, type MetricType } from 'prom-client';
+import { SeriesTree } from './series-tree.js';
+
+/**
+ * prom-client metrics for the paths every request takes. prom-client's own observe() and
+ * inc() check every label and build a hash string on every call, about 1% of a tools/call's
+ * CPU: these find a series by its label values one Map level at a time (the values are
+ * canonical strings whose hashes V8 keeps, so no key is built), and hand prom-client the
+ * same values through the metric's public get(), so the registry writes the same
+ * exposition. Label values are given once per series, when it is first seen.
+ */
+
+/** prom-client's types declare `type` an enum its code does not export; at run time it is the string. */
+const typeOf = (type: 'counter' | 'histogram'): MetricType => type as unknown as MetricType;
+
+interface HistogramSeries<T extends string> {
+  labels: LabelValues<T>;
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+interface ExportedValue<T extends string> {
+  labels: LabelValues<T> | { le: number | string };
+  sharedLabels?: LabelValues<T>;
+  value: number;
+  metricName: string;
+  /** prom-client writes null for a bucket without an exemplar (these never have one). */
+  exemplar?: null;
+}
+
+/** A histogram whose hot path is `record(key, labels, value)`. */
+export class LeanHistogram<T extends string> extends Histogram<T> {
+  private readonly series = new SeriesTree<HistogramSeries<T>>();
+  private readonly bounds: readonly number[];
+
+  constructor(config: HistogramConfiguration<T> & { buckets: number[] }) {
+    super(config);
+    this.bounds = [...config.buckets].sort((a, b) => a - b);
+  }
+
+  /** Observes `value` in the series of these four label values; `labels` names them the first time. */
+  record(a: string, b: string, c: string, d: string, labels: () => LabelValues<T>, value: number): void {
+    const series = this.series.at([a, b, c, d], () => ({ labels: labels(), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
+    series.sum += value;
+    series.count += 1;
+  }
+
+  /** The values as prom-client's Histogram exports them: cumulative buckets, +Inf, sum, count. */
+  private values(): ExportedValue<T>[] {
+    const name = (this as unknown as { name: string }).name;
+    const out: ExportedValue<T>[] = [];
+    for (const series of this.series.ordered) {
+      let acc = 0;
+      this.bounds.forEach((le, i) => {
+        acc += series.buckets[i] as number;
+        out.push({ labels: { le }, sharedLabels: series.labels, value: acc, metricName: `${name}_bucket`, exemplar: null });
+      });
+      out.push({ labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: `${name}_bucket`, exemplar: null });
+      out.push({ labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${name}_sum` });
+      out.push({ labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${name}_count` });
+    }
+    return out;
+  }
+
+  /** What the registry writes (prom-client 15 asks for this first). */
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; values: ExportedValue<T>[]; aggregator: 'sum' }> {
+    const self = this as unknown as { name: string; help: string };
+    return { name: self.name, help: self.help, type: 'histogram', values: this.values(), aggregator: 'sum' };
+  }
+
+  override async get(): ReturnType<Histogram<T>['get']> {
+    const data = await this.getForPromString();
+    const values = data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } as LabelValues<T> }));
+    // prom-client's own get() gives no collect hook either (its type says one).
+    return { ...data, type: typeOf('histogram'), values } as Awaited<ReturnType<Histogram<T>['get']>>;
+  }
+
+  override reset(): void {
+    // The base class resets in its constructor, before this class's fields exist.
+    (this.series as typeof this.series | undefined)?.clear();
+    super.reset();
+  }
+}
+
+/** A counter whose hot path is `add(key, labels, by)`. */
+export class LeanCounter<T extends string> extends Counter<T> {
+  private readonly series = new SeriesTree<{ labels: LabelValues<T>; value: number }>();
+
+  constructor(config: CounterConfiguration<T>) {
+    super(config);
+  }
+
+  /** Adds `by` to the series of these two label values; `labels` names them the first time. */
+  add(a: string, b: string, labels: () => LabelValues<T>, by = 1): void {
+    this.series.at([a, b], () => ({ labels: labels(), value: 0 })).value += by;
+  }
+
+  async getForPromString(): Promise<{ name: string; help: string; type: 'counter'; values: { labels: LabelValues<T>; value: number }[]; aggregator: 'sum' }> {
+    const self = this as unknown as { name: string; help: string };
+    const values = this.series.ordered.map(({ labels, value }) => ({ labels, value }));
+    return { name: self.name, help: self.help, type: 'counter', values, aggregator: 'sum' };
+  }
+
+  override async get(): ReturnType<Counter<T>['get']> {
+    return { ...(await this.getForPromString()), type: typeOf('counter') } as Awaited<ReturnType<Counter<T>['get']>>;
+  }
+
+  override reset(): void {
+    (this.series as typeof this.series | undefined)?.clear();
+    super.reset();
+  }
+}
