@@ -11,7 +11,7 @@ import type { AdminHandler, ToolSummary } from './http/admin-routes.js';
 import { handleProbe } from './http/probes.js';
 import { McpMonitor, type McpMonitorOptions } from './monitor.js';
 import { sendJson } from './transport/http-answers.js';
-import type { FetchHandler } from './transport/http-exchange-monitor.js';
+import type { FetchHandler, NodeRelay } from './transport/http-exchange-monitor.js';
 import { createRequestGuard } from './transport/request-guard.js';
 import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
@@ -29,9 +29,10 @@ export interface MonitoredServerOptions extends McpMonitorOptions {
   /**
    * Answers every request on the endpoint, both eras, monitored on the wire (2025 sessions
    * are followed by their Mcp-Session-Id): a proxy's upstream. `serverFactory` then serves
-   * only the legacy SSE transport. @default none
+   * only the legacy SSE transport. One that also has NodeRelay's `relay` is given node:http
+   * streams instead of web Requests (cheaper per request). @default none
    */
-  endpointHandler?: FetchHandler & { close?(): Promise<void> };
+  endpointHandler?: FetchHandler & Partial<NodeRelay> & { close?(): Promise<void> };
   /** The tools the server offers, when known without asking the factory; otherwise one server from it is asked at start. @default listed at start */
   tools?: readonly ToolSummary[];
   /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */

@@ -1,9 +1,14 @@
-import type { FetchHandler, FetchOptions } from '../transport/http-exchange-monitor.js';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
+import { CLIENT_GONE, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../transport/http-exchange-monitor.js';
 
 /** Request headers that belong to one hop, or that the proxy answers for itself (it checked Origin). */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
 /** Response headers of one hop; fetch has already decoded the body, so its encoding and length go too. */
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'trailer']);
+/** Response headers of one hop, when the body's bytes pass unchanged (relay). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
 
 export interface HttpUpstreamOptions {
   /** The upstream's MCP endpoint. */
@@ -19,11 +24,103 @@ export interface HttpUpstreamOptions {
  * proxy is as transparent as HTTP allows; an upstream that cannot be reached is a 502 with a
  * JSON-RPC error that names it.
  */
-export class HttpUpstream implements FetchHandler {
+export class HttpUpstream implements FetchHandler, NodeRelay {
   private readonly extra: [string, string][];
+  /** Connections to the upstream, kept open between requests. */
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
+    const tls = options.url.protocol === 'https:';
+    this.agent = tls ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
+    this.send = tls ? httpsRequest : httpRequest;
+  }
+
+  /**
+   * Relays one request on node:http streams: sent upstream with the client's headers (less
+   * those of one hop) and the body as the client sent it, answered with the upstream's
+   * status, headers and bytes unchanged, back-pressure kept both ways. An upstream that
+   * cannot be reached is the same 502 fetch() gives; a client that leaves aborts the
+   * request upstream. Resolves when the exchange is over.
+   */
+  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name) && !name.startsWith(':')) headers[name] = value;
+    for (const [name, value] of this.extra) headers[name] = value;
+    headers['accept-encoding'] = 'identity';
+    const body = method === 'POST' ? (text ?? '') : undefined;
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    const { url } = this.options;
+    return new Promise<void>((resolve) => {
+      let watch: BodyWatch | undefined;
+      let heard = false;
+      let over = false;
+      const finish = (): void => {
+        if (over) return;
+        over = true;
+        watch?.end?.();
+        resolve();
+      };
+      const upstream = this.send(url, { method, headers, agent: this.agent });
+      res.once('close', () => {
+        if (res.writableFinished) return;
+        // The client left first: stop asking upstream, and say so to the monitor.
+        upstream.destroy();
+        if (!heard) {
+          heard = true;
+          answered(CLIENT_GONE);
+        } else watch?.cancel?.();
+        finish();
+      });
+      upstream.on('error', (error) => {
+        if (over) return;
+        if (heard) {
+          // Failed mid-answer: the client sees the connection end as the upstream's did.
+          res.destroy();
+          finish();
+          return;
+        }
+        heard = true;
+        const failed = unreachable(url, error);
+        watch = answered({ status: 502, header: (name) => (name === 'content-type' ? 'application/json' : undefined) });
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(failed);
+        finish();
+      });
+      upstream.once('response', (answer) => {
+        if (over) {
+          answer.destroy();
+          return;
+        }
+        heard = true;
+        watch = answered({ status: answer.statusCode ?? 502, header: (name) => first(answer.headers[name]) });
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.headers));
+        if (first(answer.headers['content-type'])?.startsWith('text/event-stream')) res.flushHeaders();
+        watch?.hold?.(() => answer.destroy());
+        answer.on('error', () => {}); // the 'close' below handles an answer cut short
+        const decoder = watch?.chunk ? new StringDecoder('utf8') : undefined;
+        const parts: Buffer[] | undefined = watch?.whole ? [] : undefined;
+        answer.on('data', (chunk: Buffer) => {
+          if (decoder) watch?.chunk?.(decoder.write(chunk));
+          parts?.push(chunk);
+          if (!res.write(chunk)) answer.pause();
+        });
+        res.on('drain', () => answer.resume());
+        answer.once('end', () => {
+          if (parts) watch?.whole?.(Buffer.concat(parts).toString('utf8'));
+          res.end();
+          finish();
+        });
+        answer.once('close', () => {
+          if (answer.complete || over) return;
+          res.destroy();
+          finish();
+        });
+      });
+      upstream.end(body);
+    });
   }
 
   get url(): URL {
@@ -35,7 +132,7 @@ export class HttpUpstream implements FetchHandler {
       return await this.forward(request, options?.parsedBody);
     } catch (error) {
       if (request.signal.aborted) return new Response(null, { status: 499 });
-      return unreachable(this.options.url, error);
+      return new Response(unreachable(this.options.url, error), { status: 502, headers: { 'content-type': 'application/json' } });
     }
   }
 
@@ -54,6 +151,11 @@ export class HttpUpstream implements FetchHandler {
     return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: returned });
   }
 
+  /** Lets go of the connections kept open to the upstream. */
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+
   /** Ends a 2025 session upstream (DELETE), as a client would; failures are ignored: the proxy is letting go of it. */
   async endSession(sessionId: string, protocolVersion: string): Promise<void> {
     const headers: Record<string, string> = { 'mcp-session-id': sessionId };
@@ -68,15 +170,26 @@ export class HttpUpstream implements FetchHandler {
   }
 }
 
-/** Why a fetch failed, in one short phrase (the socket error code when there is one). */
+/** Why a request upstream failed (fetch's, or node:http's), in one short phrase (the socket error code when there is one). */
 export function failureReason(error: unknown): string {
+  const own = (error as { code?: unknown } | undefined)?.code;
+  if (typeof own === 'string') return own; // node:http's own errors
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
 
-function unreachable(url: URL, error: unknown): Response {
+/** The JSON-RPC error of a 502: the upstream (never its query, which may carry a secret) and why it did not answer. */
+function unreachable(url: URL, error: unknown): string {
   const message = `Bad Gateway: the upstream MCP server at ${url.origin}${url.pathname} did not answer (${failureReason(error)})`;
-  return Response.json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }, { status: 502 });
+  return JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+}
+
+const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+function returnedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { boundedText } from '../core/bounded-text.js';
 import { OVERFLOW_LABEL } from '../core/label-cap.js';
@@ -17,6 +18,52 @@ export interface FetchHandler {
 export interface FetchOptions {
   authInfo?: unknown;
   parsedBody?: unknown;
+}
+
+/** The request of one exchange, as the monitor reads it (a web Request, or a node:http one). */
+export interface ExchangeRequest {
+  /** Upper case. */
+  method: string;
+  /** A header by its lower-case name. */
+  header(name: string): string | undefined;
+}
+
+/** The head of an answer, as the monitor reads it before any of its body passes. */
+export interface AnswerHead {
+  status: number;
+  /** A header by its lower-case name. */
+  header(name: string): string | undefined;
+}
+
+/**
+ * What the monitor follows of an answer's body. Whoever carries the body (a web Response
+ * passed through, or node:http streams relayed) calls it as the bytes pass, each call
+ * before the client has what it is about.
+ */
+export interface BodyWatch {
+  /** The whole body as text, once all of it arrived and before its end reaches the client (small JSON answers). */
+  whole?: (text: string) => void;
+  /** Each chunk as text, before it is passed on. */
+  chunk?: (text: string) => void;
+  /** The client went away before the body ended. */
+  cancel?: () => void;
+  /** The body is over: ended, failed or cancelled. Called once. */
+  end?: () => void;
+  /** Given a way to cut the body short: what is still open at shutdown is cut. */
+  hold?: (cut: () => void) => void;
+}
+
+/** The head of an answer the client did not wait for. */
+export const CLIENT_GONE: AnswerHead = Object.freeze({ status: 499, header: () => undefined });
+
+/**
+ * A handler that also answers on node:http streams, with no web Request or Response (a
+ * proxy's upstream): it sends the request on and relays the answer's bytes unchanged,
+ * calling `answered` with the answer's head (CLIENT_GONE when the client left first)
+ * before any of its body, and the watch it returns as the body passes.
+ */
+export interface NodeRelay {
+  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void>;
 }
 
 /** What the exchange monitor knows of the HTTP request before the handler answers it. */
@@ -88,7 +135,8 @@ export class HttpExchangeMonitor {
   private readonly tracker: SessionTracker;
   private readonly now: () => number;
   private readonly sessions = new Map<string, WireSession>();
-  private readonly subscriptions = new Set<ReadableStreamDefaultReader<Uint8Array>>();
+  /** How to cut each listen stream open now. */
+  private readonly subscriptions = new Set<() => void>();
   private readonly unwrapped = new WeakMap<FetchHandler, FetchHandler>();
   private readonly idleTimeoutMs: number;
   private reaper: NodeJS.Timeout | undefined;
@@ -138,47 +186,76 @@ export class HttpExchangeMonitor {
         body = undefined; // the handler answers what it cannot parse
       }
     }
+    const opened = this.open(webRequest(request), http, body);
+    const response = await serve(request, body);
+    const watch = this.answer(opened, request.signal.aborted ? CLIENT_GONE : webHead(response));
+    return watch ? carry(response, watch, request.signal) : response;
+  }
+
+  /**
+   * One exchange carried on node:http streams by `relay` (see NodeRelay), recorded as
+   * exchange() records one; `body` is the request's JSON, read already.
+   */
+  async relay(req: IncomingMessage, http: ExchangeFacts, body: unknown, relay: (answered: (head: AnswerHead) => BodyWatch | undefined) => Promise<void>): Promise<void> {
+    const opened = this.open(nodeRequest(req), http, body);
+    let heard = false;
+    await relay((head) => {
+      heard = true;
+      return this.answer(opened, head);
+    });
+    if (!heard) this.answer(opened, CLIENT_GONE);
+  }
+
+  /** What the monitor notes of a request before it is answered. */
+  private open(request: ExchangeRequest, http: ExchangeFacts, body: unknown): OpenExchange {
     const startedAt = monotonicNow();
-    const sessionId = request.headers.get('mcp-session-id') ?? undefined;
+    const sessionId = request.header('mcp-session-id');
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
     if (session) this.tracker.touch(session.start.id);
     const message = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as JsonRpcLike) : undefined;
-    const response = await serve(request, body);
+    return { request, http, startedAt, sessionId, session, message };
+  }
 
-    if (request.signal.aborted || response.status === 499) {
+  /** What an answer means, from its head: recorded now, or the watch that records it as its body passes. */
+  private answer(opened: OpenExchange, head: AnswerHead): BodyWatch | undefined {
+    const { request, http, startedAt, sessionId, session, message } = opened;
+    if (head.status === 499) {
       // The client went away before the answer: a request it left pending, not a refusal.
       if (message && isRequest(message) && request.method === 'POST') {
         const method = mcpMethod(message.method as string);
         if (method !== 'subscriptions/listen') this.record(this.pendingOf(message, method, this.clientOf(message, method, http, request, session), startedAt), OTHER_ERROR);
       }
-      return response;
+      return undefined;
     }
-    if (response.status >= 400) {
-      this.refused(response, message, sessionId, session);
-      return response;
-    }
+    if (head.status >= 400) return this.refused(head, message, sessionId, session);
     if (request.method === 'DELETE') {
       if (sessionId !== undefined && session) this.end(sessionId, 'client_delete');
-      return response;
+      return undefined;
     }
-    if (request.method === 'GET') return session ? this.followStream(response, session) : response;
-    if (!message || !isRequest(message)) return response;
+    if (request.method === 'GET') return session && isEventStream(head) ? this.followStream(session) : undefined;
+    if (!message || !isRequest(message)) return undefined;
 
     const method = mcpMethod(message.method as string);
     const facts = this.clientOf(message, method, http, request, session);
-    if (method === 'subscriptions/listen' && isEventStream(response)) return this.followSubscription(response, request, facts);
+    if (method === 'subscriptions/listen' && isEventStream(head)) return this.followSubscription(facts);
     const pending = this.pendingOf(message, method, facts, startedAt);
     const answered = (reply: JsonRpcLike): void => {
-      if (method === 'initialize' && sessionId === undefined) this.establish(response, facts, reply);
+      if (method === 'initialize' && sessionId === undefined) this.establish(head, facts, reply);
       this.finish(pending, reply);
     };
-    if (isEventStream(response)) return this.followAnswer(response, pending, answered);
-    if (!isJson(response) || response.body === null) return response;
-    const text = await response.text();
-    const reply = parseMessage(text);
-    if (reply && isResponse(reply) && reply.id === pending.id) answered(reply);
-    else this.record(pending, OTHER_ERROR);
-    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+    if (isEventStream(head)) return this.followAnswer(pending, answered);
+    if (!isJson(head)) {
+      // Neither JSON nor a stream: no answer the client can use.
+      this.record(pending, OTHER_ERROR);
+      return undefined;
+    }
+    return {
+      whole: (text) => {
+        const reply = parseMessage(text);
+        if (reply && isResponse(reply) && reply.id === pending.id) answered(reply);
+        else this.record(pending, OTHER_ERROR);
+      },
+    };
   }
 
   private pendingOf(message: JsonRpcLike, method: string, facts: { client: ClientFacts; protocolVersion: string }, startedAt: number): PendingOperation {
@@ -206,7 +283,7 @@ export class HttpExchangeMonitor {
     await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'server_shutdown')));
     const until = Date.now() + graceMs;
     while (this.subscriptions.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const reader of [...this.subscriptions]) void reader.cancel().catch(() => {});
+    for (const cut of [...this.subscriptions]) cut();
     // Let the last frames reach their sockets before the listener closes them.
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -220,7 +297,7 @@ export class HttpExchangeMonitor {
     message: JsonRpcLike,
     method: string,
     http: ExchangeFacts,
-    request: Request,
+    request: ExchangeRequest,
     session: WireSession | undefined,
   ): { client: ClientFacts; protocolVersion: string } {
     if (session) return { client: session.start, protocolVersion: session.start.protocolVersion };
@@ -235,7 +312,7 @@ export class HttpExchangeMonitor {
         ? claimed
         : method === 'initialize' && typeof params?.protocolVersion === 'string'
           ? params.protocolVersion
-          : (request.headers.get('mcp-protocol-version') ?? '');
+          : (request.header('mcp-protocol-version') ?? '');
     return {
       client: { clientName: boundedText(info?.name), clientVersion: boundedText(info?.version), clientIP: http.clientIP, userAgent: http.userAgent },
       protocolVersion: boundedText(version, 32),
@@ -243,29 +320,30 @@ export class HttpExchangeMonitor {
   }
 
   /** A 4xx or 5xx: counted by reason when it is a refusal (not when a session's server said it no longer knows it). */
-  private refused(response: Response, message: JsonRpcLike | undefined, sessionId: string | undefined, session: WireSession | undefined): void {
-    if (response.status === 404 && sessionId !== undefined) {
+  private refused(head: AnswerHead, message: JsonRpcLike | undefined, sessionId: string | undefined, session: WireSession | undefined): BodyWatch | undefined {
+    if (head.status === 404 && sessionId !== undefined) {
       if (session) this.end(sessionId, 'transport_error');
       this.tracker.reject('unknown_session');
-      return;
+      return undefined;
     }
-    if (response.status === 413) return this.tracker.reject('payload_too_large');
-    if (response.status >= 500) return;
-    // The code is in the (small) JSON body; read it from a clone, leaving the answer whole.
-    void response
-      .clone()
-      .text()
-      .then((text) => {
+    if (head.status === 413) {
+      this.tracker.reject('payload_too_large');
+      return undefined;
+    }
+    if (head.status >= 500) return undefined;
+    // The code is in the (small) JSON body.
+    return {
+      whole: (text) => {
         const code = parseMessage(text)?.error?.code;
         this.tracker.reject((typeof code === 'number' ? REFUSALS.get(code) : undefined) ?? (message ? 'invalid_request' : 'parse_error'));
-      })
-      .catch(() => this.tracker.reject('invalid_request'));
+      },
+    };
   }
 
   /** An initialize answered with a session id: a 2025 session the server keeps, followed on the wire from now. */
-  private establish(response: Response, facts: { client: ClientFacts; protocolVersion: string }, reply: JsonRpcLike): void {
-    const sessionId = response.headers.get('mcp-session-id');
-    if (sessionId === null || reply.error !== undefined || this.sessions.has(sessionId)) return;
+  private establish(head: AnswerHead, facts: { client: ClientFacts; protocolVersion: string }, reply: JsonRpcLike): void {
+    const sessionId = head.header('mcp-session-id');
+    if (sessionId === undefined || reply.error !== undefined || this.sessions.has(sessionId)) return;
     const negotiated = (reply.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     const start: ConnectionStart = {
       id: sessionRef(sessionId),
@@ -315,9 +393,9 @@ export class HttpExchangeMonitor {
   }
 
   /** An answer streamed as SSE: the operation ends with the frame that carries its response, or `_OTHER` if the stream ends first. */
-  private followAnswer(response: Response, pending: PendingOperation, answered: (reply: JsonRpcLike) => void): Response {
+  private followAnswer(pending: PendingOperation, answered: (reply: JsonRpcLike) => void): BodyWatch {
     const frames = new SseFrames();
-    return passThrough(response, {
+    return {
       chunk: (text) => {
         for (const data of frames.push(text)) {
           if (pending.done || !data.includes('"id"')) continue;
@@ -326,23 +404,22 @@ export class HttpExchangeMonitor {
         }
       },
       end: () => this.record(pending, OTHER_ERROR),
-    });
+    };
   }
 
   /** A session's GET stream: the session stays alive while it is open. */
-  private followStream(response: Response, session: WireSession): Response {
-    if (!isEventStream(response)) return response;
+  private followStream(session: WireSession): BodyWatch {
     session.streams += 1;
-    return passThrough(response, {
+    return {
       end: () => {
         session.streams -= 1;
         this.tracker.touch(session.start.id, false);
       },
-    });
+    };
   }
 
   /** A `subscriptions/listen` stream: a connection of kind subscription for as long as it is open. */
-  private followSubscription(response: Response, request: Request, facts: { client: ClientFacts; protocolVersion: string }): Response {
+  private followSubscription(facts: { client: ClientFacts; protocolVersion: string }): BodyWatch {
     const start: ConnectionStart = {
       id: randomBytes(6).toString('hex'),
       kind: 'subscription',
@@ -352,33 +429,55 @@ export class HttpExchangeMonitor {
     };
     this.tracker.establish(start);
     let reason: CloseReason = 'server_shutdown';
-    const clientLeft = (): void => {
-      reason = 'client_delete';
-    };
-    request.signal.addEventListener('abort', clientLeft, { once: true });
-    return passThrough(
-      response,
-      {
-        chunk: () => void this.tracker.touch(start.id, false),
-        cancel: clientLeft,
-        end: () => {
-          request.signal.removeEventListener('abort', clientLeft);
-          this.tracker.close(start.id, this.closing ? 'server_shutdown' : reason);
-        },
+    let cut: (() => void) | undefined;
+    return {
+      chunk: () => void this.tracker.touch(start.id, false),
+      cancel: () => {
+        reason = 'client_delete';
       },
-      this.subscriptions,
-    );
+      hold: (how) => {
+        cut = how;
+        this.subscriptions.add(how);
+      },
+      end: () => {
+        if (cut) this.subscriptions.delete(cut);
+        this.tracker.close(start.id, this.closing ? 'server_shutdown' : reason);
+      },
+    };
   }
+}
+
+/** What the monitor noted of a request before its answer. */
+interface OpenExchange {
+  request: ExchangeRequest;
+  http: ExchangeFacts;
+  startedAt: number;
+  sessionId: string | undefined;
+  session: WireSession | undefined;
+  message: JsonRpcLike | undefined;
 }
 
 const UNKNOWN_HTTP: ExchangeFacts = Object.freeze({ clientIP: 'unknown', userAgent: '' });
 
-function mediaType(response: Response): string {
-  return (response.headers.get('content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+function mediaType(head: AnswerHead): string {
+  return (head.header('content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
 }
 
-const isEventStream = (response: Response): boolean => response.body !== null && mediaType(response) === 'text/event-stream';
-const isJson = (response: Response): boolean => mediaType(response) === 'application/json';
+const isEventStream = (head: AnswerHead): boolean => mediaType(head) === 'text/event-stream';
+const isJson = (head: AnswerHead): boolean => mediaType(head) === 'application/json';
+
+const webRequest = (request: Request): ExchangeRequest => ({ method: request.method.toUpperCase(), header: (name) => request.headers.get(name) ?? undefined });
+const webHead = (response: Response): AnswerHead => ({ status: response.status, header: (name) => response.headers.get(name) ?? undefined });
+
+function nodeRequest(req: IncomingMessage): ExchangeRequest {
+  return {
+    method: (req.method ?? 'GET').toUpperCase(),
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+  };
+}
 
 function parseMessage(text: string): JsonRpcLike | undefined {
   try {
@@ -389,31 +488,38 @@ function parseMessage(text: string): JsonRpcLike | undefined {
   }
 }
 
-interface StreamWatch {
-  /** Each chunk as text, as it passes. */
-  chunk?: (text: string) => void;
-  /** The reader of the response (the client, or its adapter) cancelled it. */
-  cancel?: () => void;
-  /** The stream is over: ended, failed or cancelled. Called once. */
-  end: () => void;
+/** The response, its body watched as it passes: read whole first (small JSON), or passed through chunk by chunk. */
+async function carry(response: Response, watch: BodyWatch, signal: AbortSignal): Promise<Response> {
+  if (!watch.whole) return passThrough(response, watch, signal);
+  let text = '';
+  try {
+    text = response.body === null ? '' : await response.text();
+  } catch {
+    // The body failed: the watch sees what arrived, which is nothing.
+  }
+  watch.whole(text);
+  watch.end?.();
+  return new Response(response.body === null ? null : text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** The response with its body passed through unchanged while `watch` sees it go by. */
-function passThrough(response: Response, watch: StreamWatch, readers?: Set<ReadableStreamDefaultReader<Uint8Array>>): Response {
+function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal): Response {
   const source = response.body;
   if (source === null) {
-    watch.end();
+    watch.end?.();
     return response;
   }
   const reader = source.getReader();
-  readers?.add(reader);
   const decoder = watch.chunk ? new TextDecoder() : undefined;
+  const cancelled = (): void => watch.cancel?.();
+  if (watch.cancel) signal.addEventListener('abort', cancelled, { once: true });
+  watch.hold?.(() => void reader.cancel().catch(() => {}));
   let over = false;
   const finish = (): void => {
     if (over) return;
     over = true;
-    readers?.delete(reader);
-    watch.end();
+    signal.removeEventListener('abort', cancelled);
+    watch.end?.();
   };
   const body = new ReadableStream<Uint8Array>({
     pull: async (controller) => {

@@ -7,7 +7,7 @@ import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 import { boundedText, MAX_USER_AGENT_LENGTH } from '../core/bounded-text.js';
 import { isModernVersion } from '../core/protocol-versions.js';
 import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
-import type { FetchHandler, HttpExchangeMonitor } from './http-exchange-monitor.js';
+import type { FetchHandler, HttpExchangeMonitor, NodeRelay } from './http-exchange-monitor.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
@@ -37,7 +37,7 @@ export interface StreamableHttpHostOptions {
    * MCP-Protocol-Version header; everything else is a 2025 session here) or every request
    * (`scope: 'all'`, a proxy's upstream). @default none: 2026-07-28 requests get the SDK v1's answer
    */
-  fetchLeg?: { handler: FetchHandler; exchanges: HttpExchangeMonitor; scope: 'modern' | 'all' };
+  fetchLeg?: { handler: FetchHandler & Partial<NodeRelay>; exchanges: HttpExchangeMonitor; scope: 'modern' | 'all' };
 }
 
 /** Whether a request is of the 2026-07-28 era: its header or its body's `_meta` claims a modern version. */
@@ -101,8 +101,14 @@ export class StreamableHttpHost {
     }
     const leg = this.options.fetchLeg;
     if (leg && (leg.scope === 'all' || isModernRequest(req, body))) {
-      const request = toWebRequest(req, res, text);
       const facts = { clientIP: this.options.clientIp(req), userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH) };
+      const relay = leg.handler.relay?.bind(leg.handler);
+      if (relay) {
+        // node:http streams end to end (a proxy's upstream): no web Request or Response to build.
+        await leg.exchanges.relay(req, facts, body, (answered) => relay(req, res, text, answered));
+        return;
+      }
+      const request = toWebRequest(req, res, text);
       const response = await leg.exchanges.exchange(request, facts, body, (forward, parsedBody) => leg.handler.fetch(forward, { parsedBody }));
       await writeWebResponse(res, response);
       return;
