@@ -68,6 +68,24 @@ export function callBody(id: number): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'bench' } } });
 }
 
+/** How a client sends its calls: in a 2025 session, as 2025 requests that stand alone, or in the 2026-07-28 revision. */
+export type CallShape = 'session' | 'stateless-2025' | 'modern';
+
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** The body and headers of one call of a shape that needs no session. */
+export function standaloneCall(shape: Exclude<CallShape, 'session'>, id: number): { body: string; headers: Record<string, string> } {
+  if (shape === 'stateless-2025') return { body: callBody(id), headers: { 'mcp-protocol-version': '2025-11-25' } };
+  return {
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'bench' }, _meta: MODERN_META } }),
+    headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+  };
+}
+
 /** Runs `work` in `concurrency` loops until `ms` pass; returns each completion's latency in ms. */
 export async function runFor(ms: number, concurrency: number, work: (loop: number, i: number) => Promise<void>): Promise<number[]> {
   const latencies: number[] = [];

@@ -3,13 +3,13 @@
  * have a core of their own and neither is timed for the other's work. It keeps each
  * server's sessions and answers one IPC command at a time with its measurements.
  */
-import { callBody, closeSession, openSession, pool, post, runFor, send } from './http-client.js';
+import { callBody, closeSession, openSession, pool, post, runFor, send, standaloneCall, type CallShape } from './http-client.js';
 import { median } from './stats.js';
 
 export type LoadCommand =
   | { cmd: 'open'; port: number; count: number }
   | { cmd: 'fill'; port: number; count: number }
-  | { cmd: 'calls'; port: number; ms: number }
+  | { cmd: 'calls'; port: number; ms: number; shape?: CallShape; concurrency?: number }
   | { cmd: 'churn'; port: number; ms: number; concurrency: number }
   | { cmd: 'gets'; port: number; path: string; count: number };
 
@@ -36,6 +36,16 @@ async function run(command: LoadCommand): Promise<LoadAnswer> {
       await pool(command.count, 32, async () => void (await openSession(command.port)));
       return done([]);
     case 'calls': {
+      const shape = command.shape ?? 'session';
+      if (shape !== 'session') {
+        return done(
+          await runFor(command.ms, command.concurrency ?? 16, async (_loop, i) => {
+            const call = standaloneCall(shape, i + 1);
+            const res = await post(command.port, '/mcp', call.body, call.headers);
+            if (res.status !== 200) throw new Error(`tools/call (${shape}) answered ${res.status}: ${res.body.slice(0, 200)}`);
+          }),
+        );
+      }
       const sessions = kept.get(command.port) ?? [];
       const latencies = await runFor(command.ms, sessions.length, async (loop, i) => {
         const res = await post(command.port, '/mcp', callBody(i + 1), sessions[loop] ?? {});

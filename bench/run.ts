@@ -1,33 +1,41 @@
 /**
- * `npm run bench`: the monitored server against the bare MCP SDK server, on this machine,
- * in one run. Prints a table (and writes it as JSON) of the measures and their targets.
- * It runs the compiled code (`npm run prebench` builds it), as users run it.
- * `npm run bench -- --help` lists the options.
+ * `npm run bench`: what monitoring costs against the MCP SDK as users install it. The bare
+ * servers run from bench/baseline (the SDKs and what `npm install` gives with them, in a
+ * directory of their own); the monitored ones run this project, in its own dependency tree,
+ * so its dependency choices are part of what is measured. Every server is a process of its
+ * own, pinned to one core (the load client has the other), started afresh many times in
+ * alternation; a second bare server in every comparison is the noise floor.
+ * `npm run bench -- --help` lists the options; `npm run bench:same-process` is the other view.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { CallShape } from './http-client.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
-import type { ServerKind } from './server.js';
-import { bootstrap, percentile, type Estimate } from './stats.js';
-import { stormScaling, trackerHeapPerSession, type Backend } from './tracker-storm.js';
+import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
+import { bootstrap, median, percentile, type Estimate } from './stats.js';
 
-const USAGE = `usage: npm run bench -- [--smoke] [--out FILE] [--rounds N] [--run-ms MS] [--responses sse|json] [--cpu-prof DIR]`;
-const HELP = `Measures this project's monitored server (prom-client and OpenTelemetry backends)
-against the bare MCP SDK server, every server in one process, and prints the table.
+const USAGE = 'usage: npm run bench -- [--smoke] [--out FILE] [--starts N] [--warm-ms MS] [--measure-ms MS] [--only NAME,...]';
+const HELP = `Measures this project's monitored servers against the bare MCP SDK servers as users
+install them (bench/baseline), each server in a process of its own, and prints the table.
 
 ${USAGE}
 
-  --smoke              a small run that checks the benchmark works (seconds)
-  --out FILE           where the table goes as JSON (default bench-results.json)
-  --rounds N           alternated rounds, each server once per round (default 500)
-  --run-ms MS          length of one server's run in a round (default 100)
-  --responses sse|json how POSTs are answered (default sse, the SDK's default)
-  --cpu-prof DIR       the server process writes a CPU profile into DIR
-  --help               this text
+  --smoke            a small run that checks the benchmark works (seconds)
+  --out FILE         where the table goes as JSON (default bench-results.json)
+  --starts N         alternated starts of every server in a comparison (default 10)
+  --warm-ms MS       load before each measurement, after each start (default 3000)
+  --measure-ms MS    the measured load of each start (default 4000)
+  --only NAMES       comparisons to run, comma-separated: ${'v1-calls, v1-sessions, v2-2025, v2-2026, proxy-upstream, proxy-stdio'}
+  --help             this text
 `;
+
+const fail = (message: string): never => {
+  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
+  process.exit(2);
+};
 
 function options() {
   try {
@@ -35,21 +43,16 @@ function options() {
       options: {
         smoke: { type: 'boolean' },
         out: { type: 'string' },
-        rounds: { type: 'string' },
-        'run-ms': { type: 'string' },
-        responses: { type: 'string', default: 'sse' },
-        'cpu-prof': { type: 'string' },
+        starts: { type: 'string' },
+        'warm-ms': { type: 'string' },
+        'measure-ms': { type: 'string' },
+        only: { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    return fail(error instanceof Error ? error.message : String(error));
   }
-}
-
-function fail(message: string): never {
-  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
-  process.exit(2);
 }
 
 const values = options();
@@ -57,309 +60,271 @@ if (values.help === true) {
   process.stdout.write(HELP);
   process.exit(0);
 }
-const smoke = values.smoke === true;
-const out = values.out ?? 'bench-results.json';
-
-function positiveInteger(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
+const positive = (name: string, text: string | undefined, fallback: number): number => {
+  if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number, got ${JSON.stringify(text)}`);
   return value;
-}
-if (values.responses !== 'sse' && values.responses !== 'json') fail(`--responses must be sse or json, got ${JSON.stringify(values.responses)}`);
-const responses = values.responses;
-/** Where the server process writes a CPU profile of the whole run (open it in Chrome DevTools). */
-const cpuProfDir = values['cpu-prof'];
-
-const SIZES = smoke
-  ? { rounds: 4, runMs: 100, warmMs: 300, concurrency: 4, levels: [10, 50, 100], storm: [100, 1000], scrapes: 5, warmScrapes: 20 }
-  : { rounds: 500, runMs: 100, warmMs: 10_000, concurrency: 16, levels: [10, 1000, 10000], storm: [1000, 10000], scrapes: 40, warmScrapes: 500 };
-SIZES.rounds = positiveInteger('rounds', values.rounds) ?? SIZES.rounds;
-SIZES.runMs = positiveInteger('run-ms', values['run-ms']) ?? SIZES.runMs;
-
+};
+const smoke = values.smoke === true;
+const SIZES = {
+  starts: positive('starts', values.starts, smoke ? 2 : 10),
+  warmMs: positive('warm-ms', values['warm-ms'], smoke ? 300 : 3000),
+  measureMs: positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000),
+  connections: smoke ? 4 : 16,
+};
+const out = values.out ?? 'bench-results.json';
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** The load client's core and the servers' core, when there are two to give. */
-const CORES = { load: 0, server: 1 };
-const canPin = cpus().length >= 2;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BASELINE = fileURLToPath(new URL('../../bench/baseline/', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const node = process.execPath;
 
-/** Pins every thread of a process to one core; false where taskset is missing. */
-function pin(pid: number, core: number): boolean {
-  if (!canPin) return false;
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+// ---------------------------------------------------------------- the servers
+
+/** A server under measure, started afresh for each start: where its CPU is read, and how to end it. */
+interface Started {
+  port: number;
+  /** CPU of the process(es) the comparison is about, in µs so far. */
+  cpu(): number;
+  /** CPU of the server behind a proxy (its upstream, or its stdio children), when there is one. */
+  behind?: () => number;
+  stop(): Promise<void>;
 }
 
-/** Sends one IPC command and resolves with the next message the process sends back. */
-function ask<T>(child: ChildProcess, command: object): Promise<T> {
-  return new Promise((resolve) => {
-    child.once('message', (message: T) => resolve(message));
-    child.send(command);
-  });
+interface Contender {
+  name: string;
+  start(): Promise<Started>;
 }
 
-/** Every process the bench started, ended when it exits however it exits. */
-const started: ChildProcess[] = [];
+const own = (running: Running): Started => ({ port: running.port, cpu: () => cpuMicros(running.child.pid ?? 0).own, stop: running.stop });
 
-/** The process hosting every server under test; resolves with their ports. */
-async function startServers(): Promise<{ process: ChildProcess; ports: Record<ServerKind, number> }> {
-  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), [responses], {
-    execArgv: ['--expose-gc', ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`])],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  started.push(child);
-  const ports = await new Promise<Record<ServerKind, number>>((resolve, reject) => {
-    child.once('message', (message: { ports: Record<ServerKind, number> }) => resolve(message.ports));
-    child.once('exit', (code) => reject(new Error(`the server process exited with ${code}`)));
-  });
-  pin(child.pid ?? 0, CORES.server);
-  return { process: child, ports };
-}
-
-/** A load command for one server: the port is the server's. */
-type Order = LoadCommand extends infer C ? (C extends { port: number } ? Omit<C, 'port'> : never) : never;
-type Load = (kind: ServerKind, order: Order) => Promise<LoadAnswer>;
-
-/** The load client, in its own process on its own core. */
-async function startLoad(ports: Record<ServerKind, number>): Promise<Load> {
-  const worker = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  started.push(worker);
-  await new Promise((resolve) => worker.once('message', resolve));
-  pin(worker.pid ?? 0, CORES.load);
-  return async (kind, order) => {
-    const answer = await ask<LoadAnswer>(worker, { ...order, port: ports[kind] } as LoadCommand);
-    if (answer.error !== undefined) throw new Error(`load client against ${kind}: ${answer.error}`);
-    return answer;
-  };
-}
-
-/** One timed run against one server. */
-interface Sample {
-  completions: number;
-  elapsedMs: number;
-  /** Every completion's latency in ms. */
-  latencies: number[];
-  /** CPU time the server process used during the run, in µs. */
-  cpuMicros: number;
-}
-
-/** Per-round samples of each server; a round runs every server once, back to back. */
-type Rounds = Map<ServerKind, Sample[]>;
-
-/** Sums over the rounds picked (with repeats, for the bootstrap). */
-function totals(samples: readonly Sample[], picks: readonly number[]) {
-  let completions = 0;
-  let elapsedMs = 0;
-  let cpuMicros = 0;
-  for (const i of picks) {
-    const sample = samples[i];
-    if (!sample) continue;
-    completions += sample.completions;
-    elapsedMs += sample.elapsedMs;
-    cpuMicros += sample.cpuMicros;
-  }
-  return { rate: (completions / elapsedMs) * 1000, cpuPerOp: cpuMicros / completions, busy: cpuMicros / 1000 / elapsedMs };
-}
-
-/** One server's measure over the rounds picked (a round may be picked more than once). */
-type RoundMeasure = (samples: readonly Sample[], picks: readonly number[]) => number;
-const rate: RoundMeasure = (samples, picks) => totals(samples, picks).rate;
-const cpuPerOp: RoundMeasure = (samples, picks) => totals(samples, picks).cpuPerOp;
-const p99: RoundMeasure = (samples, picks) => {
-  let size = 0;
-  for (const i of picks) size += samples[i]?.latencies.length ?? 0;
-  const all = new Float64Array(size);
-  let at = 0;
-  for (const i of picks) {
-    const latencies = samples[i]?.latencies ?? [];
-    all.set(latencies, at);
-    at += latencies.length;
-  }
-  return percentile(all, 99);
+const BARE_V1 = (name = 'bare SDK v1'): Contender => ({ name, start: async () => own(await startServer(node, [`${BASELINE}bare-v1.mjs`])) });
+const BARE_V2 = (name = 'bare SDK v2'): Contender => ({ name, start: async () => own(await startServer(node, [`${BASELINE}bare-v2.mjs`])) });
+/** `mcp-exporter serve` as users run it (its log lines included). */
+const SERVE = (backend: 'prom-client' | 'otel'): Contender => ({
+  name: `serve (${backend})`,
+  start: async () => own(await startServer(node, [CLI, 'serve', '--port', '0', '--metrics-backend', backend])),
+});
+/** The library on an SDK v1 server (startMonitoredServer), without the CLI's demo, log lines and process metrics. */
+const MONITORED_V1 = (backend: 'prom' | 'otel'): Contender => ({
+  name: `SDK v1 + startMonitoredServer (${backend === 'prom' ? 'prom-client' : 'otel'})`,
+  start: async () => own(await startServer(node, [fileURLToPath(new URL('./servers/monitored-v1.js', import.meta.url)), backend])),
+});
+const MONITORED_V2 = (backend: 'prom' | 'otel'): Contender => ({
+  name: `SDK v2 + McpMonitor (${backend === 'prom' ? 'prom-client' : 'otel'})`,
+  start: async () => own(await startServer(node, [fileURLToPath(new URL('./servers/monitored-v2.js', import.meta.url)), backend])),
+});
+const PROXY_UPSTREAM: Contender = {
+  name: 'proxy --upstream',
+  start: async () => {
+    const upstream = await startServer(node, [`${BASELINE}bare-v1.mjs`]);
+    const proxy = await startServer(node, [CLI, 'proxy', '--port', '0', '--upstream', `http://127.0.0.1:${upstream.port}/mcp`]);
+    return {
+      port: proxy.port,
+      cpu: () => cpuMicros(proxy.child.pid ?? 0).own,
+      behind: () => cpuMicros(upstream.child.pid ?? 0).own,
+      stop: async () => void (await Promise.all([proxy.stop(), upstream.stop()])),
+    };
+  },
+};
+const PROXY_STDIO: Contender = {
+  name: 'proxy --stdio',
+  start: async () => {
+    const proxy = await startServer(node, [CLI, 'proxy', '--port', '0', '--stdio', `${node} ${BASELINE}bare-v1-stdio.mjs`]);
+    const pid = proxy.child.pid ?? 0;
+    return { port: proxy.port, cpu: () => cpuMicros(pid).own, behind: () => cpuMicros(pid).children, stop: proxy.stop };
+  },
 };
 
-/**
- * kind / bare for `measure` over every round (totals over all rounds, not a mean of
- * per-round ratios), with a 95% interval from resampling rounds.
- */
-function versusBare(rounds: Rounds, kind: ServerKind, measure: RoundMeasure, resamples?: number): Estimate {
-  const mine = rounds.get(kind) ?? [];
-  const bare = rounds.get('bare') ?? [];
-  return bootstrap(mine.length, (picks) => measure(mine, picks) / measure(bare, picks), resamples);
+// ---------------------------------------------------------------- the comparisons
+
+type Traffic = { kind: 'calls'; shape: CallShape } | { kind: 'sessions' };
+
+interface Comparison {
+  name: string;
+  title: string;
+  traffic: Traffic;
+  bare: Contender;
+  /** Another bare server: bare against bare is the noise floor of every ratio. */
+  control?: Contender;
+  monitored: Contender[];
 }
 
-async function alternate(kinds: readonly ServerKind[], run: (kind: ServerKind) => Promise<Sample>, what: string): Promise<Rounds> {
-  const rounds: Rounds = new Map(kinds.map((kind) => [kind, []]));
-  const every = Math.max(1, Math.round(SIZES.rounds / 10));
-  for (let round = 0; round < SIZES.rounds; round++) {
-    // Alternate the order, so drift within a round hits every server alike.
-    const order = round % 2 === 0 ? kinds : [...kinds].reverse();
-    for (const kind of order) rounds.get(kind)?.push(await run(kind));
-    if ((round + 1) % every === 0 || round + 1 === SIZES.rounds) {
-      const picks = Array.from({ length: round + 1 }, (_, i) => i);
-      const bare = rounds.get('bare') ?? [];
-      const ratios = kinds.filter((kind) => kind !== 'bare').map((kind) => `${kind} ${(rate(rounds.get(kind) ?? [], picks) / rate(bare, picks)).toFixed(3)}`);
-      log(`  ${what} ${round + 1}/${SIZES.rounds} rounds: bare ${rate(bare, picks).toFixed(0)}/s; per second, over bare: ${ratios.join(', ')}`);
-    }
-  }
-  const busy = [...rounds.values()].map((samples) => totals(samples, samples.map((_, i) => i)).busy);
-  // Near 100% means the server, not the load client, set the pace; the ratios mean little otherwise.
-  log(`  ${what}: the server process was ${(Math.min(...busy) * 100).toFixed(0)}-${(Math.max(...busy) * 100).toFixed(0)}% busy during the runs`);
-  return rounds;
+const COMPARISONS: Comparison[] = [
+  { name: 'v1-calls', title: 'SDK v1, 2025 sessions: tools/call', traffic: { kind: 'calls', shape: 'session' }, bare: BARE_V1(), control: BARE_V1('bare SDK v1 (again)'), monitored: [SERVE('prom-client'), SERVE('otel'), MONITORED_V1('prom'), MONITORED_V1('otel')] },
+  { name: 'v1-sessions', title: 'SDK v1: sessions opened and deleted', traffic: { kind: 'sessions' }, bare: BARE_V1(), control: BARE_V1('bare SDK v1 (again)'), monitored: [SERVE('prom-client'), SERVE('otel')] },
+  { name: 'v2-2025', title: 'SDK v2 createMcpHandler, 2025 requests (stateless): tools/call', traffic: { kind: 'calls', shape: 'stateless-2025' }, bare: BARE_V2(), control: BARE_V2('bare SDK v2 (again)'), monitored: [MONITORED_V2('prom'), MONITORED_V2('otel')] },
+  { name: 'v2-2026', title: 'SDK v2 createMcpHandler, 2026-07-28 requests: tools/call', traffic: { kind: 'calls', shape: 'modern' }, bare: BARE_V2(), control: BARE_V2('bare SDK v2 (again)'), monitored: [MONITORED_V2('prom'), MONITORED_V2('otel')] },
+  { name: 'proxy-upstream', title: 'proxy --upstream in front of the bare SDK v1 server, 2025 sessions: tools/call', traffic: { kind: 'calls', shape: 'session' }, bare: BARE_V1(), monitored: [PROXY_UPSTREAM] },
+  { name: 'proxy-stdio', title: 'proxy --stdio in front of the bare SDK v1 stdio server, 2025 sessions: tools/call', traffic: { kind: 'calls', shape: 'session' }, bare: BARE_V1(), monitored: [PROXY_STDIO] },
+];
+
+// ---------------------------------------------------------------- measuring
+
+/** One start of one contender: its load, and the CPU it took. */
+interface Sample {
+  /** Completions per second. */
+  rate: number;
+  /** p99 latency, ms. */
+  p99: number;
+  /** Server CPU per completion, µs. */
+  cpuPerOp: number;
+  /** CPU per completion of the server behind a proxy, µs. */
+  behindPerOp?: number;
 }
+
+type Load = (command: LoadCommand) => Promise<LoadAnswer>;
+
+async function startLoad(): Promise<Load> {
+  const worker = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  process.once('exit', () => worker.kill());
+  await new Promise((resolve) => worker.once('message', resolve));
+  pin(worker.pid ?? 0, CORES.load);
+  return (command) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', (answer: LoadAnswer) => (answer.error === undefined ? resolve(answer) : reject(new Error(answer.error))));
+      worker.send(command);
+    });
+}
+
+/** Starts the contender, warms it up, measures it, ends it. */
+async function measureStart(load: Load, contender: Contender, traffic: Traffic): Promise<Sample> {
+  const server = await contender.start();
+  try {
+    const run = (ms: number): Promise<LoadAnswer> =>
+      load(
+        traffic.kind === 'sessions'
+          ? { cmd: 'churn', port: server.port, ms, concurrency: SIZES.connections }
+          : { cmd: 'calls', port: server.port, ms, shape: traffic.shape, concurrency: SIZES.connections },
+      );
+    if (traffic.kind === 'calls' && traffic.shape === 'session') await load({ cmd: 'open', port: server.port, count: SIZES.connections });
+    await run(SIZES.warmMs);
+    const before = { cpu: server.cpu(), behind: server.behind?.() ?? 0 };
+    const answer = await run(SIZES.measureMs);
+    const completions = answer.latencies.length;
+    return {
+      rate: (completions / answer.elapsedMs) * 1000,
+      p99: percentile(answer.latencies, 99),
+      cpuPerOp: (server.cpu() - before.cpu) / completions,
+      ...(server.behind ? { behindPerOp: (server.behind() - before.behind) / completions } : {}),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Every contender of a comparison, started `starts` times in alternation (the order reversed every start). */
+async function measureComparison(load: Load, comparison: Comparison): Promise<Map<string, Sample[]>> {
+  const contenders = [comparison.bare, ...(comparison.control ? [comparison.control] : []), ...comparison.monitored];
+  const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
+  for (let start = 0; start < SIZES.starts; start++) {
+    for (const contender of start % 2 === 0 ? contenders : [...contenders].reverse()) {
+      const sample = await measureStart(load, contender, comparison.traffic);
+      samples.get(contender.name)?.push(sample);
+    }
+    const bare = samples.get(comparison.bare.name) ?? [];
+    const others = contenders.slice(1).map((c) => `${c.name} ${(median((samples.get(c.name) ?? []).map((s) => s.rate)) / median(bare.map((s) => s.rate))).toFixed(3)}`);
+    log(`  ${comparison.name} start ${start + 1}/${SIZES.starts}: bare ${median(bare.map((s) => s.rate)).toFixed(0)}/s; over bare: ${others.join(', ')}`);
+  }
+  return samples;
+}
+
+// ---------------------------------------------------------------- the table
 
 interface Row {
+  comparison: string;
   measure: string;
+  contender: string;
   target: string;
-  unit: string;
-  'prom-client': number;
-  otel: number;
-  /** 95% confidence intervals, for the rows that compare with the bare server. */
-  interval?: Record<Backend, [number, number]>;
-  /** The same comparison between two identical bare servers: the noise floor of the row. */
-  control?: Estimate;
-  /** The bare server's own value (per second, ms or µs), where the row compares with it. */
-  bare?: number;
-  pass: boolean;
-  passOtel: boolean;
+  value: number;
+  interval: [number, number];
+  /** The same measure of the bare server, in its own unit. */
+  bare: number;
+  pass: boolean | null;
 }
 
-function row(measure: string, target: string, unit: string, prom: number, otel: number, ok: (v: number) => boolean): Row {
-  return { measure, target, unit, 'prom-client': prom, otel, pass: ok(prom), passOtel: ok(otel) };
+type Pick = (sample: Sample) => number | undefined;
+
+/** median(mine) / median(theirs) over the starts, with a 95% interval from resampling starts (pairs kept: start i of each). */
+function ratioOfMedians(mine: readonly Sample[], theirs: readonly Sample[], pickMine: Pick, pickTheirs: Pick = pickMine): Estimate {
+  const values = (samples: readonly Sample[], pick: Pick, picks: readonly number[]) => picks.map((i) => (samples[i] ? (pick(samples[i]) ?? NaN) : NaN));
+  return bootstrap(Math.min(mine.length, theirs.length), (picks) => median(values(mine, pickMine, picks)) / median(values(theirs, pickTheirs, picks)));
 }
 
-/** A row comparing each backend's server with the bare one (and the control with it too). */
-function ratioRow(measure: string, target: string, ok: (v: number) => boolean, rounds: Rounds, what: RoundMeasure, resamples?: number): Row {
-  const prom = versusBare(rounds, 'monitored', what, resamples);
-  const otel = versusBare(rounds, 'monitored-otel', what, resamples);
-  const bare = rounds.get('bare') ?? [];
-  return {
-    ...row(measure, target, 'ratio', prom.value, otel.value, ok),
-    interval: { 'prom-client': prom.interval, otel: otel.interval },
-    control: versusBare(rounds, 'bare-b', what, resamples),
-    bare: what(bare, bare.map((_, i) => i)),
-  };
-}
+const rate: Pick = (s) => s.rate;
+const p99: Pick = (s) => s.p99;
+const cpu: Pick = (s) => s.cpuPerOp;
 
-async function main(): Promise<void> {
-  const pinned = pin(process.pid, CORES.load);
-  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; POSTs answered as ${responses === 'sse' ? 'SSE streams' : 'JSON'}`);
-  log(pinned ? `  load client on core ${CORES.load}, servers on core ${CORES.server} (taskset)` : '  not pinned to cores (needs 2 cores and taskset): expect more noise');
-  const servers = await startServers();
-  const load = await startLoad(servers.ports);
-  const cpuMicros = async () => (await ask<{ cpuMicros: number }>(servers.process, { cmd: 'cpu' })).cpuMicros;
-  const heapUsed = async () => (await ask<{ heapUsed: number }>(servers.process, { cmd: 'heap' })).heapUsed;
-  const measure = async (kind: ServerKind, order: Order): Promise<Sample> => {
-    const before = await cpuMicros();
-    const answer = await load(kind, order);
-    return { completions: answer.latencies.length, elapsedMs: answer.elapsedMs, latencies: answer.latencies, cpuMicros: (await cpuMicros()) - before };
-  };
-  const calls = (kind: ServerKind, ms = SIZES.runMs) => measure(kind, { cmd: 'calls', ms });
-  const churn = (kind: ServerKind, ms = SIZES.runMs) => measure(kind, { cmd: 'churn', ms, concurrency: SIZES.concurrency });
-  const kinds: ServerKind[] = ['bare', 'monitored', 'monitored-otel', 'bare-b'];
-
-  for (const kind of kinds) {
-    // V8 takes seconds to optimize the request path; time it optimized, as a server runs.
-    await load(kind, { cmd: 'open', count: SIZES.concurrency });
-    const warm = await calls(kind, SIZES.warmMs);
-    await churn(kind, SIZES.warmMs / 3);
-    log(`  warm-up ${kind.padEnd(14)} tools/call ${((warm.completions / warm.elapsedMs) * 1000).toFixed(0)}/s over ${(SIZES.warmMs / 1000).toFixed(1)} s`);
-  }
-  const callRounds = await alternate(kinds, calls, 'tools/call');
-  const churnRounds = await alternate(kinds, churn, 'sessions');
-
-  // Open sessions up to each level, bare and monitored alike; the heap after GC tells
-  // what each server's sessions hold, and the monitored servers are scraped at each level.
-  const backends: [Backend, ServerKind][] = [
-    ['prom-client', 'monitored'],
-    ['otel', 'monitored-otel'],
-  ];
-  for (const [, kind] of backends) {
-    // Scraped every few seconds for its whole life, the route runs optimized: time that.
-    for (const path of ['/metrics', '/api/mcp/connections']) await load(kind, { cmd: 'gets', path, count: SIZES.warmScrapes });
-  }
-  const gets = async (kind: ServerKind, path: string) => (await load(kind, { cmd: 'gets', path, count: SIZES.scrapes })).latencies[0] ?? NaN;
-  const growth = new Map<ServerKind, number>();
-  const scrapes = new Map<Backend, number[]>([
-    ['prom-client', []],
-    ['otel', []],
-  ]);
-  let heap = await heapUsed();
-  let open = 0;
-  for (const level of SIZES.levels) {
-    for (const kind of ['bare', 'monitored', 'monitored-otel'] as const) {
-      await load(kind, { cmd: 'fill', count: level - open });
-      const after = await heapUsed(); // also collects what opening sessions left behind, so scrapes time the scrape alone
-      growth.set(kind, (growth.get(kind) ?? 0) + after - heap);
-      heap = after;
-      const backend = backends.find(([, k]) => k === kind)?.[0];
-      if (backend) scrapes.get(backend)?.push(await gets(kind, '/metrics'));
+function rowsOf(comparison: Comparison, samples: Map<string, Sample[]>): Row[] {
+  const bare = samples.get(comparison.bare.name) ?? [];
+  const rows: Row[] = [];
+  const add = (measure: string, contender: Contender, target: string, estimate: Estimate, bareValue: number, ok: ((v: number) => boolean) | null): void =>
+    void rows.push({ comparison: comparison.name, measure, contender: contender.name, target, ...estimate, bare: bareValue, pass: ok ? ok(estimate.value) : null });
+  const bareOf = (pick: Pick) => median(bare.map((s) => pick(s) ?? NaN));
+  const perSecond = comparison.traffic.kind === 'sessions' ? 'sessions opened and deleted per second' : 'tools/call per second';
+  const rateTarget = comparison.traffic.kind === 'sessions' ? 0.95 : 0.97;
+  for (const contender of comparison.monitored) {
+    const mine = samples.get(contender.name) ?? [];
+    if (contender === PROXY_UPSTREAM || contender === PROXY_STDIO) {
+      add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', ratioOfMedians(mine, bare, rate), bareOf(rate), null);
+      // The target: the proxy costs no more than the server it fronts (its CPU per call, measured while proxied).
+      add("proxy's own CPU per call / the server's behind it", contender, '<= 1', ratioOfMedians(mine, mine, cpu, (s) => s.behindPerOp), median(mine.map((s) => s.behindPerOp ?? NaN)), (v) => v <= 1);
+      add("proxy's own CPU per call / the bare HTTP server's, direct", contender, '(for scale)', ratioOfMedians(mine, bare, cpu), bareOf(cpu), null);
+      continue;
     }
-    open = level;
-    log(`  ${level} open sessions: /metrics p50 ${scrapes.get('prom-client')?.at(-1)?.toFixed(2)} ms (prom-client), ${scrapes.get('otel')?.at(-1)?.toFixed(2)} ms (otel)`);
+    add(perSecond, contender, `>= ${rateTarget}`, ratioOfMedians(mine, bare, rate), bareOf(rate), (v) => v >= rateTarget);
+    add('p99 latency', contender, '<= 1.05', ratioOfMedians(mine, bare, p99), bareOf(p99), (v) => v <= 1.05);
+    add('server CPU per operation', contender, `<= ${(1 / rateTarget).toFixed(2)}`, ratioOfMedians(mine, bare, cpu), bareOf(cpu), (v) => v <= 1 / rateTarget);
   }
-  const listing = new Map<Backend, number>();
-  for (const [backend, kind] of backends) listing.set(backend, await gets(kind, '/api/mcp/connections'));
-  const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  log(`  heap for ${open} sessions: bare ${mib(growth.get('bare') ?? 0)} MiB, monitored ${mib(growth.get('monitored') ?? 0)} MiB, monitored-otel ${mib(growth.get('monitored-otel') ?? 0)} MiB`);
-  const perSession = (kind: ServerKind) => ((growth.get(kind) ?? 0) - (growth.get('bare') ?? 0)) / open;
-
-  const [small = 0, large = 0] = SIZES.storm;
-  const storm = { prom: await stormScaling(small, large, 'prom-client', log), otel: await stormScaling(small, large, 'otel', log) };
-  const low = SIZES.levels[0] ?? 0;
-  const high = SIZES.levels.at(-1) ?? 0;
-  const trackerHeap = { prom: await trackerHeapPerSession(high, 'prom-client'), otel: await trackerHeapPerSession(high, 'otel') };
-
-  const scrape = (backend: Backend, i: number) => scrapes.get(backend)?.[i] ?? NaN;
-  const last = SIZES.levels.length - 1;
-  const rows: Row[] = [
-    ratioRow('tools/call throughput, monitored / bare (alternated)', '>= 0.97', (v) => v >= 0.97, callRounds, rate),
-    ratioRow('tools/call p99 latency, monitored / bare', '<= 1.05', (v) => v <= 1.05, callRounds, p99, 200),
-    // On a saturated core, CPU per call decides throughput: the same target, put in CPU.
-    ratioRow('server CPU per tools/call, monitored / bare', '<= 1.03 (1 / 0.97)', (v) => v <= 1 / 0.97, callRounds, cpuPerOp),
-    ratioRow('sessions established and deleted per second, monitored / bare', '>= 0.95', (v) => v >= 0.95, churnRounds, rate),
-    ratioRow('server CPU per session established and deleted, monitored / bare', '<= 1.05 (1 / 0.95)', (v) => v <= 1 / 0.95, churnRounds, cpuPerOp),
-    ...SIZES.levels.map((level, i) =>
-      row(`/metrics scrape p50 at ${level} open sessions`, i === last ? '< 5 ms' : 'flat', 'ms', scrape('prom-client', i), scrape('otel', i), (v) => i !== last || v < 5),
-    ),
-    row(`/metrics p50 at ${high} / at ${low} sessions`, '<= 2 (flat)', 'ratio', scrape('prom-client', last) / scrape('prom-client', 0), scrape('otel', last) / scrape('otel', 0), (v) => v <= 2),
-    row(`/api/mcp/connections default page p50 at ${high} sessions`, '< 20 ms', 'ms', listing.get('prom-client') ?? NaN, listing.get('otel') ?? NaN, (v) => v < 20),
-    row(`heap per open session, monitored minus bare server (${open} sessions each, after GC)`, '< 1 KiB', 'bytes', perSession('monitored'), perSession('monitored-otel'), (v) => v < 1024),
-    row(`heap per open session in the tracker and monitors alone (${high} sessions, after GC)`, '< 1 KiB', 'bytes', trackerHeap.prom, trackerHeap.otel, (v) => v < 1024),
-    row(`storm: ${large} vs ${small} sessions, cost per session (tracker and events)`, '<= 1.1 (10x costs <= 11x)', 'ratio', storm.prom, storm.otel, (v) => v <= 1.1),
-  ];
-  print(rows);
-  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, pinned };
-  writeFileSync(out, `${JSON.stringify({ machine, smoke, responses, sizes: SIZES, rows }, null, 2)}\n`);
-  log(`written: ${out}`);
-  // Asked, not killed: with --cpu-prof, the profile is written as the process exits.
-  const exited = new Promise((resolve) => servers.process.once('exit', resolve));
-  servers.process.send({ cmd: 'exit' });
-  await exited;
+  if (comparison.control) {
+    const control = samples.get(comparison.control.name) ?? [];
+    for (const [measure, pick] of [[perSecond, rate], ['p99 latency', p99], ['server CPU per operation', cpu]] as const) {
+      add(measure, comparison.control, 'noise floor', ratioOfMedians(control, bare, pick), bareOf(pick), null);
+    }
+  }
+  return rows;
 }
 
 function print(rows: readonly Row[]): void {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3));
-  const range = (interval: [number, number] | undefined) => (interval ? ` [${interval.map((v) => v.toFixed(3)).join('–')}]` : '');
-  const cell = (r: Row, backend: Backend, pass: boolean) => `${fmt(r[backend])} ${r.unit}${range(r.interval?.[backend])} ${pass ? 'ok' : 'MISSED'}`;
-  const control = (r: Row) => (r.control ? `${fmt(r.control.value)}${range(r.control.interval)}` : '');
-  const lines = [
-    '| measure | target | prom-client | otel | control: bare / bare |',
-    '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.measure} | ${r.target} | ${cell(r, 'prom-client', r.pass)} | ${cell(r, 'otel', r.passOtel)} | ${control(r)} |`),
-  ];
+  const verdict = (pass: boolean | null) => (pass === null ? '' : smoke ? ' (smoke: no verdict)' : pass ? ' ok' : ' MISSED');
+  const lines = ['| comparison | measure | server | target | ratio to bare [95%] | bare |', '|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.comparison} | ${r.measure} | ${r.contender} | ${r.target} | ${fmt(r.value)} [${r.interval.map(fmt).join('–')}]${verdict(r.pass)} | ${fmt(r.bare)} |`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-// However the bench ends (done, Ctrl-C, an error), no process it started outlives it.
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const only = values.only?.split(',').map((name) => name.trim());
+  const unknown = only?.filter((name) => !COMPARISONS.some((c) => c.name === name)) ?? [];
+  if (unknown.length > 0) fail(`--only: unknown comparison ${unknown.join(', ')}`);
+  const chosen = COMPARISONS.filter((c) => !only || only.includes(c.name));
+  const pinned = canPin && pin(process.pid, CORES.load);
+  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; ${SIZES.starts} starts of each server, ${SIZES.warmMs} ms warm-up, ${SIZES.measureMs} ms measured, ${SIZES.connections} connections`);
+  log(pinned ? `  load client on core ${CORES.load}, each server on core ${CORES.server} (taskset)` : '  not pinned to cores (needs 2 cores and taskset): expect more noise');
+  log(`  bare servers from ${BASELINE} (the SDKs as users install them); monitored ones from ${ROOT}`);
+  if (smoke) log('  a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');
+  const load = await startLoad();
+  const rows: Row[] = [];
+  const starts: Record<string, Record<string, Sample[]>> = {};
+  for (const comparison of chosen) {
+    log(`${comparison.title}`);
+    const samples = await measureComparison(load, comparison);
+    starts[comparison.name] = Object.fromEntries(samples);
+    rows.push(...rowsOf(comparison, samples));
+  }
+  print(rows);
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, pinned };
+  writeFileSync(out, `${JSON.stringify({ view: 'cross-process', machine, smoke, sizes: SIZES, rows, starts }, null, 2)}\n`);
+  log(`written: ${out}`);
+}
+
 process.once('SIGINT', () => process.exit(130));
 process.once('SIGTERM', () => process.exit(143));
-process.once('exit', () => {
-  for (const child of started) child.kill();
-});
 await main();
 process.exit(0);

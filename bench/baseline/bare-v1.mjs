@@ -1,0 +1,53 @@
+// The MCP SDK v1's Streamable HTTP server as its README shows it: a transport and an
+// McpServer per session, kept in a map by session id, the parsed body handed to
+// handleRequest (the README's express.json(), here on plain node:http); the `echo` tool;
+// answers as SSE streams (the SDK's default). No monitoring. Prints {"port":N} on stdout
+// once it listens.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+
+const transports = new Map();
+
+function echoServer() {
+  const server = new McpServer({ name: 'bench', version: '1.0.0' });
+  server.registerTool('echo', { description: 'echo', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+  return server;
+}
+
+async function newSession() {
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => void transports.set(id, transport) });
+  transport.onclose = () => {
+    if (transport.sessionId) transports.delete(transport.sessionId);
+  };
+  await echoServer().connect(transport);
+  return transport;
+}
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+const http = createServer(async (req, res) => {
+  let body;
+  try {
+    body = await readJson(req);
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  const id = req.headers['mcp-session-id'];
+  const transport = typeof id === 'string' ? transports.get(id) : await newSession();
+  if (!transport) {
+    res.writeHead(404).end();
+    return;
+  }
+  await transport.handleRequest(req, res, body);
+});
+http.keepAliveTimeout = 0;
+http.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: http.address().port })}\n`));

@@ -1,0 +1,108 @@
+/** Starting, pinning, timing and ending the processes the bench measures. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** The load client's core and the servers' core, when there are two to give. */
+export const CORES = { load: 0, server: 1 };
+export const canPin = cpus().length >= 2;
+
+/** Pins every thread of a process to one core; false where taskset is missing. */
+export function pin(pid: number, core: number): boolean {
+  if (!canPin || pid === 0) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process the bench started, ended however the bench ends. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
+/** A server process and the port it said it listens on. */
+export interface Running {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `command args` (its stdout read for the port: a line `{"port":N}`, or a JSON log
+ * line with `"mcp":"http://...:N/mcp"`), pinned to the servers' core.
+ */
+export function startServer(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  started.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let found = false;
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (found) return; // the rest of its output (log lines) is not the bench's business
+      buffer += chunk;
+      const port = /"port":(\d+)/.exec(buffer)?.[1] ?? /"mcp":"http:\/\/[^"]*:(\d+)\//.exec(buffer)?.[1];
+      if (port === undefined) return;
+      found = true;
+      pin(child.pid ?? 0, CORES.server);
+      resolve({
+        child,
+        port: Number(port),
+        stop: async () => {
+          child.kill('SIGKILL');
+          await exited;
+          started.delete(child);
+        },
+      });
+    });
+    child.once('exit', (code) => {
+      if (!found) reject(new Error(`${command} ${args.join(' ')} exited with ${code} before it listened`));
+    });
+  });
+}
+
+/** The clock ticks a second of /proc/<pid>/stat counts in (USER_HZ). */
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** The processes started by `pid`, recursively. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ').filter((id) => id !== '').map(Number)) out.push(child, ...descendants(child));
+  }
+  return out;
+}
+
+/** CPU time (user + system) a process has used so far, in µs; 0 once it is gone. */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used by a process alone, and by the processes it started, in µs. */
+export function cpuMicros(pid: number): { own: number; children: number } {
+  return { own: cpuOf(pid), children: descendants(pid).reduce((sum, child) => sum + cpuOf(child), 0) };
+}
