@@ -297,6 +297,15 @@ function print(rows: readonly Row[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** One line for the end of a run: how many targets were met, and which were missed. */
+function summary(rows: readonly Row[]): string {
+  const judged = rows.filter((r) => r.pass !== null);
+  if (smoke) return `summary: smoke run, ${judged.length} targets not judged`;
+  const missed = judged.filter((r) => r.pass === false);
+  const named = missed.map((r) => `${r.comparison} ${r.contender}: ${r.measure} ${r.value.toFixed(3)} (${r.target})`);
+  return `summary: ${judged.length - missed.length} of ${judged.length} targets met${named.length > 0 ? `; missed: ${named.join('; ')}` : ''}`;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -319,6 +328,7 @@ async function main(): Promise<void> {
     rows.push(...rowsOf(comparison, samples));
   }
   print(rows);
+  log(summary(rows));
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version, pinned };
   writeFileSync(out, `${JSON.stringify({ view: 'cross-process', machine, smoke, sizes: SIZES, rows, starts }, null, 2)}\n`);
   log(`written: ${out}`);

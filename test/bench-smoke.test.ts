@@ -79,6 +79,8 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     expect(run.stderr).toContain('a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');
     expect(run.stderr).toContain('v1-calls start 1/1: bare ');
     expect(run.stderr).toContain(`written: ${out}`);
+    // 4 monitored v1 servers, 2 session servers, 2 x 2 v2 servers: 3 targets each; 2 proxies: 1 each.
+    expect(run.stderr).toContain('summary: smoke run, 32 targets not judged\n');
   });
 
   it('refuses a bad option with one line and exit code 2, and lists every option under --help', () => {
