@@ -25,6 +25,20 @@ interface Pending {
   startedAt: number;
 }
 
+/**
+ * Installs `ours` as the transport's `name` callback while whatever is assigned to it later
+ * goes to `theirs` instead of replacing ours. A transport that keeps the callback behind an
+ * accessor (the SDK v1 Streamable HTTP transport hands it to an inner one) gets ours through
+ * that accessor first.
+ */
+function keepOwn(inner: Transport, name: 'onclose' | 'onerror', ours: (...args: never[]) => void, theirs: (fn: unknown) => void): void {
+  let owner: object | null = inner;
+  while (owner !== null && !Object.prototype.hasOwnProperty.call(owner, name)) owner = Object.getPrototypeOf(owner) as object | null;
+  const setter = owner === null ? undefined : Object.getOwnPropertyDescriptor(owner, name)?.set;
+  if (setter) setter.call(inner, ours);
+  Object.defineProperty(inner, name, { configurable: true, enumerable: true, get: () => ours, set: theirs });
+}
+
 /** Shared by every instance: a default parameter written inline would be a closure per session. */
 const monotonicNow = (): number => performance.now();
 
@@ -67,16 +81,28 @@ export class MonitoredTransport implements Transport {
         const method = mcpMethod(m.method);
         const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
         const unknownTool = toolName === OVERFLOW_LABEL ? m.params?.name : undefined;
+        this.requested(m);
         this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now() });
       }
       this.onmessage?.(message, extra);
     };
-    inner.onerror = (error) => this.onerror?.(error);
-    inner.onclose = () => {
+    // The user's own onclose and onerror on the inner transport (the SDK README's
+    // `transport.onclose = () => delete transports[sid]`) keep working, set before or after.
+    let userOnerror = inner.onerror;
+    let userOnclose = inner.onclose;
+    const onerror = (error: Error): void => {
+      userOnerror?.(error);
+      this.onerror?.(error);
+    };
+    const onclose = (): void => {
       if (this.slot) this.finish(this.slot, OTHER_ERROR);
       if (this.more) for (const pending of this.more.values()) this.finish(pending, OTHER_ERROR);
+      this.closed();
+      userOnclose?.();
       this.onclose?.();
     };
+    keepOwn(inner, 'onerror', onerror, (fn) => void (userOnerror = fn as typeof userOnerror));
+    keepOwn(inner, 'onclose', onclose, (fn) => void (userOnclose = fn as typeof userOnclose));
   }
 
   get sessionId(): string | undefined {
@@ -111,6 +137,12 @@ export class MonitoredTransport implements Transport {
   setProtocolVersion(version: string): void {
     this.inner.setProtocolVersion?.(version);
   }
+
+  /** A request arrived, before the server has it: for a subclass that follows the session itself. */
+  protected requested(_message: JsonRpcLike & { id?: RequestId }): void {}
+
+  /** The transport closed; its pending requests are recorded already. */
+  protected closed(): void {}
 
   private begin(pending: Pending): void {
     if (this.slot === undefined || this.slot.id === pending.id) this.slot = pending;

@@ -1,4 +1,5 @@
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { ToolCatalog } from '../../src/core/tool-catalog.js';
@@ -97,5 +98,40 @@ describe('MonitoredTransport', () => {
       ['tools/list', '', ''],
       ['tools/call', 'later', ''],
     ]);
+  });
+  it("keeps the user's own onclose and onerror on the inner transport, set before or after wrapping", async () => {
+    for (const order of ['before', 'after'] as const) {
+      const [client, inner] = InMemoryTransport.createLinkedPair();
+      const calls: string[] = [];
+      const own = () => {
+        inner.onclose = () => void calls.push('user onclose');
+        inner.onerror = (error) => void calls.push(`user onerror ${error.message}`);
+      };
+      if (order === 'before') own();
+      const sink = { tools: new ToolCatalog(), recordOperation: (op: OperationInfo) => void calls.push(`recorded ${op.method} ${op.errorType}`) };
+      const monitored = new MonitoredTransport(inner, 'streamable_http', sink);
+      monitored.onclose = () => void calls.push('wrapper onclose');
+      monitored.onerror = (error) => void calls.push(`wrapper onerror ${error.message}`);
+      if (order === 'after') own();
+      await monitored.start();
+      await client.start();
+      await client.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+      inner.onerror?.(new Error('boom'));
+      await client.close();
+      expect(calls, order).toEqual(['user onerror boom', 'wrapper onerror boom', 'recorded ping _OTHER', 'user onclose', 'wrapper onclose']);
+    }
+  });
+  it("keeps the user's onclose on a transport that holds it behind an accessor (the SDK's Streamable HTTP one), set before or after", async () => {
+    for (const order of ['before', 'after'] as const) {
+      const inner = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const calls: string[] = [];
+      if (order === 'before') inner.onclose = () => void calls.push('user onclose');
+      const monitored = new MonitoredTransport(inner, 'streamable_http', { tools: new ToolCatalog(), recordOperation: () => {} });
+      monitored.onclose = () => void calls.push('wrapper onclose');
+      if (order === 'after') inner.onclose = () => void calls.push('user onclose');
+      await monitored.start();
+      await monitored.close();
+      expect(calls, order).toEqual(['user onclose', 'wrapper onclose']);
+    }
   });
 });
