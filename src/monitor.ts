@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Meter, MeterProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { boundedText, MAX_USER_AGENT_LENGTH } from './core/bounded-text.js';
@@ -17,7 +18,9 @@ import { OtelMonitor } from './metrics/otel-monitor.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
 import { toWebRequest, writeWebResponse } from './transport/fetch-bridge.js';
 import { HttpExchangeMonitor, type ExchangeFacts, type FetchHandler } from './transport/http-exchange-monitor.js';
+import { tapResponse } from './transport/node-tap.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './transport/read-body.js';
+import { MonitoredStdioTransport } from './transport/stdio-session.js';
 
 export interface McpMonitorOptions {
   /** prom-client registry the metrics go to; null for none. @default a new Registry */
@@ -62,6 +65,15 @@ export interface McpMonitorOptions {
 
 /** A node:http (or express) request handler; `parsedBody` is what a body parser such as express.json() made. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, parsedBody?: unknown) => Promise<void>;
+
+/** Express or connect middleware: `next()` hands the request on, `next(error)` to the app's error handler. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/** The client id an auth middleware verified (`req.auth`, the SDK's AuthInfo): never its token. */
+function authClientOf(req: IncomingMessage): string | undefined {
+  const id = (req as { auth?: { clientId?: unknown } }).auth?.clientId;
+  return typeof id === 'string' && id !== '' ? boundedText(id) : undefined;
+}
 
 const asList = <T>(value: T | readonly T[] | undefined): readonly T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value as T]);
 
@@ -171,7 +183,10 @@ export class McpMonitor {
           text = JSON.stringify(body);
         }
         const auth = (req as { auth?: unknown }).auth;
-        const response = await this.exchanges.exchange(toWebRequest(req, res, text), this.clientFacts(req), body, (request, parsed) =>
+        const http = this.clientFacts(req);
+        const authClientId = authClientOf(req);
+        if (authClientId !== undefined) http.authClientId = authClientId;
+        const response = await this.exchanges.exchange(toWebRequest(req, res, text), http, body, (request, parsed) =>
           inner.fetch(request, { parsedBody: parsed, ...(auth !== undefined ? { authInfo: auth } : {}) }),
         );
         await writeWebResponse(res, response);
@@ -183,6 +198,56 @@ export class McpMonitor {
         } else res.end();
       }
     };
+  }
+
+  /**
+   * Middleware for express or connect, in front of MCP routes you wrote yourself (the SDK
+   * v1 README's app with its own map of transports, a stateless server, one behind your
+   * auth): `app.use('/mcp', monitor.middleware())`, after `express.json()` if you use it
+   * and after your auth. It watches each request and its answer from outside, as
+   * `nodeHandler` does, and changes nothing your handler sees or writes. A body no parser
+   * read yet is read here (up to maxBodyBytes; a bad one is answered 400 or 413 and counted)
+   * and left as `req.body`.
+   */
+  middleware(): NodeMiddleware {
+    return (req, res, next) => {
+      this.watchNode(req, res, next).catch((error: unknown) => next(error));
+    };
+  }
+
+  private async watchNode(req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    let body = req.body;
+    if (body === undefined && req.method === 'POST' && !req.readableEnded) {
+      const read = await readJsonBody(req, res, this.maxBodyBytes, this.tracker);
+      if (!read) return;
+      body = read.body;
+      req.body = body;
+    }
+    const http = this.clientFacts(req);
+    await this.exchanges.relay(req, http, body, (answered) => {
+      const over = tapResponse(res, (head) => {
+        // Auth placed after this middleware has run by now.
+        const authClientId = authClientOf(req);
+        if (authClientId !== undefined) http.authClientId = authClientId;
+        return answered(head);
+      });
+      next();
+      return over;
+    });
+  }
+
+  /**
+   * A stdio server transport (SDK v1 `StdioServerTransport`), monitored in process:
+   * `await server.connect(monitor.stdio(new StdioServerTransport()))`. The client is a session
+   * (transport="stdio") from its initialize until the transport closes; every request is
+   * timed. stdout is the protocol's, so serve the metrics on a listener of their own
+   * (`http.createServer(monitor.adminHandler).listen(9464)`) or push them over OTLP through
+   * your own MeterProvider (`meterProvider` option); log to stderr. When `input` (the
+   * stream the transport reads) ends, the client has ended the session: it is recorded as
+   * client_delete and the transport closed.
+   */
+  stdio(transport: Transport, input: NodeJS.ReadableStream = process.stdin): MonitoredStdioTransport {
+    return new MonitoredStdioTransport(transport, this.tracker, input);
   }
 
   /** Ends every connection it follows (reason server_shutdown) and the event stream; /-/ready answers 503 from now on. Safe to call twice. */

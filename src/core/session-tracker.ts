@@ -69,6 +69,7 @@ class ConnectionRecord {
       clientName: s.clientName,
       clientVersion: s.clientVersion,
       protocolVersion: s.protocolVersion,
+      ...(s.authClientId !== undefined ? { authClientId: s.authClientId } : {}),
     };
   }
 
@@ -86,6 +87,7 @@ class ConnectionRecord {
       clientName: s.clientName,
       clientVersion: s.clientVersion,
       protocolVersion: s.protocolVersion,
+      ...(s.authClientId !== undefined ? { authClientId: s.authClientId } : {}),
       closedAt: new Date(closedAt).toISOString(),
       durationMs: Math.max(0, closedAt - this.connectedAt),
       reason,

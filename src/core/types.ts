@@ -58,6 +58,11 @@ export interface ClientFacts {
   clientIP: string;
   /** At most 256 characters. */
   userAgent: string;
+  /**
+   * The client id the server's own auth verified (`req.auth.clientId`, the SDK's AuthInfo),
+   * at most 128 characters; absent without auth. Never the token.
+   */
+  authClientId?: string;
 }
 
 /** The facts of a client nobody has described yet. */

@@ -72,6 +72,8 @@ export interface ExchangeFacts {
   clientIP: string;
   /** At most 256 characters. */
   userAgent: string;
+  /** The client id the server's auth verified, when it did (see ClientFacts). */
+  authClientId?: string;
 }
 
 export interface HttpExchangeMonitorOptions {
@@ -314,7 +316,13 @@ export class HttpExchangeMonitor {
           ? params.protocolVersion
           : (request.header('mcp-protocol-version') ?? '');
     return {
-      client: { clientName: boundedText(info?.name), clientVersion: boundedText(info?.version), clientIP: http.clientIP, userAgent: http.userAgent },
+      client: {
+        clientName: boundedText(info?.name),
+        clientVersion: boundedText(info?.version),
+        clientIP: http.clientIP,
+        userAgent: http.userAgent,
+        ...(http.authClientId !== undefined ? { authClientId: http.authClientId } : {}),
+      },
       protocolVersion: boundedText(version, 32),
     };
   }
@@ -328,6 +336,11 @@ export class HttpExchangeMonitor {
     }
     if (head.status === 413) {
       this.tracker.reject('payload_too_large');
+      return undefined;
+    }
+    // The server's auth said no (the SDK's bearer auth answers OAuth JSON, not JSON-RPC).
+    if (head.status === 401 || (head.status === 403 && head.header('www-authenticate') !== undefined)) {
+      this.tracker.reject('unauthorized');
       return undefined;
     }
     if (head.status >= 500) return undefined;
