@@ -3,7 +3,7 @@ export { startMonitoredServer, listFactoryTools } from './server.js';
 export type { MonitoredServer, MonitoredServerOptions } from './server.js';
 export { startStreamableMcpServer } from './compat.js';
 export { McpMonitor } from './monitor.js';
-export type { McpMonitorOptions, NodeHandler } from './monitor.js';
+export type { McpMonitorOptions, NodeHandler, NodeMiddleware } from './monitor.js';
 export { CLIENT_GONE, HttpExchangeMonitor } from './transport/http-exchange-monitor.js';
 export type { AnswerHead, BodyWatch, ExchangeFacts, ExchangeRequest, FetchHandler, FetchOptions, HttpExchangeMonitorOptions, NodeRelay } from './transport/http-exchange-monitor.js';
 export { RecentClients } from './core/recent-clients.js';
@@ -35,13 +35,14 @@ export type { Logger } from './core/logger.js';
 export { LabelCap } from './core/label-cap.js';
 
 export { PromClientMonitor } from './metrics/prom-client-monitor.js';
-export { promClientRenderer, toOpenMetrics } from './metrics/exposition.js';
+export { combineRenderers, promClientRenderer, toOpenMetrics } from './metrics/exposition.js';
 export type { Exposition, MetricsRenderer } from './metrics/exposition.js';
 export { METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './metrics/names.js';
 export { addProcessMetrics } from './metrics/process-metrics.js';
 export { OtelMonitor, INSTRUMENT } from './metrics/otel-monitor.js';
 export type { OtelMonitorOptions } from './metrics/otel-monitor.js';
-export { prometheusViews, createPrometheusReader, otelPrometheusRenderer, combineRenderers } from './metrics/otel-prometheus.js';
+export { prometheusViews } from './metrics/otel-views.js';
+export type { PrometheusView } from './metrics/otel-views.js';
 
 export { createAdminHandler } from './http/admin-routes.js';
 export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin-routes.js';
@@ -49,11 +50,12 @@ export { createAdminRouter } from './http/express-router.js';
 export { ConnectionEventStream } from './http/event-stream.js';
 export type { EventStreamOptions } from './http/event-stream.js';
 export { MonitoredTransport } from './transport/monitored-transport.js';
+export { MonitoredStdioTransport } from './transport/stdio-session.js';
 export { SessionTable } from './transport/session-table.js';
 export { SseHost } from './transport/sse-host.js';
 
 export { StreamableHttpHost } from './transport/streamable-http-host.js';
 export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './transport/streamable-http-host.js';
 
-export { createDemoServer, demoServerFactory } from './demo/demo-server.js';
-export type { DemoServerOptions } from './demo/demo-server.js';
+// The OpenTelemetry Prometheus exporter and the demo server have entry points of their own
+// (`mcp-exporter/otel-prometheus`, `mcp-exporter/demo`): importing the package loads neither.

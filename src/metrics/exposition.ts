@@ -61,3 +61,12 @@ export function promClientRenderer(registry: Registry): MetricsRenderer {
       : { contentType: PROMETHEUS_TEXT, body: text };
   };
 }
+
+/** Several renderers as one exposition (e.g. OpenTelemetry metrics plus prom-client's process metrics). */
+export function combineRenderers(renderers: readonly MetricsRenderer[]): MetricsRenderer {
+  return async (accept) => {
+    const parts = await Promise.all(renderers.map((render) => render(undefined)));
+    const text = parts.map((part) => part.body.trimEnd()).join('\n\n') + '\n';
+    return wantsOpenMetrics(accept) ? { contentType: OPENMETRICS_TEXT, body: toOpenMetrics(text) } : { contentType: PROMETHEUS_TEXT, body: text };
+  };
+}
