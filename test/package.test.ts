@@ -4,8 +4,10 @@
  * The examples are copied in as a user would write them (importing `mcp-exporter` by name),
  * type-checked, and run against a real SDK client.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const npm = (args: string[], cwd = dir): string => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
+
+/** The newest OpenTelemetry SDK line that runs on this Node: 3.x wants Node >= 22.15. */
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const NEWEST_OTEL_SDK = major > 22 || (major === 22 && minor >= 15) ? 'latest' : '^2';
+
+/**
+ * With skipLibCheck off, the SDK's own declarations fail wherever its Ajv validator is
+ * imported (the README's shared-validator snippet does); a project with the SDK alone gets
+ * the same line. Anything else is ours.
+ */
+const SDK_OWN_ERRORS = ["node_modules/@modelcontextprotocol/sdk/dist/esm/validation/ajv-provider.d.ts(41,23): error TS2709: Cannot use namespace 'Ajv' as a type."];
+
+/** tsc on the consumer project: its error lines (it emits the JavaScript either way). */
+const typeCheck = (): string[] =>
+  spawnSync(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((line) => line !== '');
 
 let tarball = '';
 let packed: string[] = [];
@@ -36,7 +55,10 @@ beforeAll(() => {
   );
   for (const file of ['express-sessions.ts', 'express-stateless.ts', 'express-auth.ts', 'stdio-server.ts']) copyFileSync(join(ROOT, 'examples', file), join(dir, file));
   copyFileSync(join(ROOT, 'test/fixtures/consumer/check-express.ts'), join(dir, 'check-express.ts'));
-  npm(['install', tarball, '@modelcontextprotocol/sdk@latest', 'zod@^4', 'express@^5', '@types/express@^5', '@types/node@^20', 'typescript@~5.9', 'prom-client@^15']);
+  // Every TypeScript snippet of the README, as a file of its own.
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].forEach((block, i) => writeFileSync(join(dir, `readme-${i + 1}.ts`), block[1] ?? ''));
+  npm(['install', tarball, '@modelcontextprotocol/sdk@latest', '@modelcontextprotocol/server@latest', 'zod@^4', 'express@^5', '@types/express@^5', '@types/node@^20', 'typescript@~5.9', 'prom-client@^15', `@opentelemetry/sdk-metrics@${NEWEST_OTEL_SDK}`]);
 }, 240_000);
 
 describe('the packed package in a fresh project', () => {
@@ -52,10 +74,9 @@ describe('the packed package in a fresh project', () => {
     expect(without).toEqual([]);
   });
 
-  it('type-checks the examples under strict TypeScript with skipLibCheck off, and npm ls is clean', () => {
-    const tsc = spawnSync(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    expect(tsc.status).toBe(0);
+  it('type-checks the examples and every README snippet under strict TypeScript with skipLibCheck off, and npm ls is clean', () => {
+    expect(readdirSync(dir).filter((f) => f.startsWith('readme-')).length).toBe(6);
+    expect(typeCheck()).toEqual(SDK_OWN_ERRORS);
     const ls = spawnSync('npm', ['ls', '--all'], { cwd: dir, encoding: 'utf8' });
     expect(ls.status, ls.stdout + ls.stderr).toBe(0);
   });
@@ -93,6 +114,69 @@ describe('the packed package in a fresh project', () => {
     expect(loaded.stderr).not.toContain('/node_modules/mcp-exporter/node_modules/');
     const required = node(['-e', "const m = require('mcp-exporter'); console.log(typeof m.McpMonitor, require('mcp-exporter/package.json').name)"]);
     expect(required.stdout + required.stderr).toBe('function mcp-exporter\n');
+  });
+
+  it('works the same with prom-client 14: types and exposition', () => {
+    npm(['install', 'prom-client@^14']);
+    expect(typeCheck()).toEqual(SDK_OWN_ERRORS);
+    const version = (JSON.parse(readFileSync(join(dir, 'node_modules/prom-client/package.json'), 'utf8')) as { version: string }).version;
+    expect(version.startsWith('14.')).toBe(true);
+    expect(existsSync(join(dir, 'node_modules/mcp-exporter/node_modules/prom-client'))).toBe(false);
+    const run = node([join(dir, 'out/check-express.js')]);
+    expect(run.stderr).toBe('');
+    expect((JSON.parse(run.stdout) as { calls: string[] }).calls).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
+    ]);
+  });
+});
+
+
+/** Starts the installed CLI's serve on a free port; resolves with its /metrics text once it listens, then stops it. */
+async function serveOnce(bin: string, cwd: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      const listening = /"mcp":"(http:\/\/[^"]+)\/mcp"/.exec(line);
+      if (listening?.[1]) return await (await fetch(`${listening[1]}/metrics`)).text();
+    }
+    throw new Error('serve exited before it listened');
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
+describe('the CLI installed as the Docker image installs it (the tarball, the pinned peers, no dev dependencies)', () => {
+  const image = join(dir, 'image');
+  beforeAll(() => {
+    mkdirSync(image);
+    writeFileSync(join(image, 'package.json'), JSON.stringify({ name: 'image', version: '1.0.0', private: true }));
+    const peers = execFileSync(process.execPath, [join(ROOT, 'scripts/cli-peers.mjs')], { cwd: ROOT, encoding: 'utf8' }).trim().split(' ');
+    npm(['install', '--omit=dev', tarball, ...peers], image);
+  }, 240_000);
+
+  it('serves with either metrics backend, and the loadgen answers --help', async () => {
+    const bin = join(image, 'node_modules/mcp-exporter/dist/cli/main.js');
+    expect(await serveOnce(bin, image, ['--metrics-backend', 'prom-client'])).toContain('\nmcp_server_requests_rejected_total{reason="parse_error"} 0\n');
+    expect(await serveOnce(bin, image, ['--metrics-backend', 'otel'])).toContain(
+      '\nmcp_server_requests_rejected_total{reason="parse_error",otel_scope_name="mcp-exporter",otel_scope_version="0.1.0"} 0\n',
+    );
+    const loadgen = spawnSync(process.execPath, [bin, 'loadgen', '--help'], { cwd: image, encoding: 'utf8' });
+    expect([loadgen.status, loadgen.stdout.split('\n')[0]?.startsWith('usage: mcp-exporter loadgen')]).toEqual([0, true]);
+  });
+
+  it('says in one line what to install when the otel backend is asked for without the OpenTelemetry SDK', () => {
+    // `npm install mcp-exporter` alone: the required peers come along, the optional OpenTelemetry SDK does not.
+    const minimal = join(dir, 'minimal');
+    mkdirSync(minimal);
+    writeFileSync(join(minimal, 'package.json'), JSON.stringify({ name: 'minimal', version: '1.0.0', private: true }));
+    npm(['install', tarball], minimal);
+    expect(existsSync(join(minimal, 'node_modules/@opentelemetry/sdk-metrics'))).toBe(false);
+    const run = spawnSync(process.execPath, [join(minimal, 'node_modules/mcp-exporter/dist/cli/main.js'), 'serve', '--port', '0', '--metrics-backend', 'otel'], { cwd: minimal, encoding: 'utf8' });
+    expect([run.status, run.stderr]).toEqual([
+      2,
+      'mcp-exporter: --metrics-backend otel needs @opentelemetry/sdk-metrics, @opentelemetry/resources, @opentelemetry/exporter-prometheus installed beside mcp-exporter (npm install @opentelemetry/sdk-metrics @opentelemetry/resources @opentelemetry/exporter-prometheus)\n',
+    ]);
   });
 });
 

@@ -1,13 +1,11 @@
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionMonitor } from '../core/types.js';
 import { promClientRenderer, type MetricsRenderer } from '../metrics/exposition.js';
 import type { LabelPolicyOptions } from '../metrics/label-policy.js';
 import { OtelMonitor } from '../metrics/otel-monitor.js';
-import { combineRenderers, createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../metrics/otel-prometheus.js';
+import { combineRenderers } from '../metrics/exposition.js';
+import { prometheusViews } from '../metrics/otel-views.js';
 import { addProcessMetrics } from '../metrics/process-metrics.js';
 import { SettingError, type MetricsBackend } from './settings.js';
 
@@ -37,19 +35,41 @@ function exportInterval(env: Env): number {
 }
 
 /**
+ * The OpenTelemetry SDK packages the otel backend needs: optional peers of this package, so
+ * a library user's own OpenTelemetry versions are never doubled. Loaded only when asked for.
+ */
+const OTEL_PACKAGES = ['@opentelemetry/sdk-metrics', '@opentelemetry/resources', '@opentelemetry/exporter-prometheus'] as const;
+const OTLP_PACKAGE = '@opentelemetry/exporter-metrics-otlp-http';
+
+async function load<T>(loader: () => Promise<T>, packages: readonly string[]): Promise<T> {
+  try {
+    return await loader();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new SettingError(`--metrics-backend otel needs ${packages.join(', ')} installed beside mcp-exporter (npm install ${packages.join(' ')})`);
+  }
+}
+
+/**
  * prom-client: session metrics and process metrics in one registry.
  * otel: session metrics through an sdk-metrics MeterProvider whose Prometheus reader our
  * /metrics route serves (beside prom-client's process metrics), and, when
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, a second
  * provider that pushes OTLP/HTTP with the semantic-convention names.
  */
-export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger, labels: LabelPolicyOptions = {}): BackendSetup {
+export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger, labels: LabelPolicyOptions = {}): Promise<BackendSetup> {
   const processRegistry = new Registry();
   addProcessMetrics(processRegistry);
   if (backend === 'prom-client') {
     return { registry: processRegistry, monitors: [], metricsRenderer: undefined, shutdown: async () => {} };
   }
 
+  const otlpEndpoint = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const interval = otlpEndpoint ? exportInterval(env) : 0;
+  const [{ MeterProvider, PeriodicExportingMetricReader }, { resourceFromAttributes }, { createPrometheusReader, otelPrometheusRenderer }] = await load(
+    () => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/resources'), import('../metrics/otel-prometheus.js')]),
+    OTEL_PACKAGES,
+  );
   const resource = resourceFromAttributes({
     'service.name': env.OTEL_SERVICE_NAME || 'mcp-exporter',
     'service.version': version,
@@ -59,9 +79,8 @@ export function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: 
   const providers = [prometheusProvider];
   const monitors: ConnectionMonitor[] = [new OtelMonitor({ meterProvider: prometheusProvider, ...labels })];
 
-  const otlpEndpoint = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (otlpEndpoint) {
-    const interval = exportInterval(env);
+    const { OTLPMetricExporter } = await load(() => import('@opentelemetry/exporter-metrics-otlp-http'), [OTLP_PACKAGE]);
     // The exporter reads the endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
     const otlpProvider = new MeterProvider({
       resource,

@@ -22,7 +22,7 @@ export async function runServe(settings: Settings, version: string, proxy: { std
   let backend: BackendSetup | undefined;
   try {
     backend = settings.monitoring
-      ? setUpMetricsBackend(settings.metricsBackend, process.env, version, logger, { clientNames: settings.clientNames })
+      ? await setUpMetricsBackend(settings.metricsBackend, process.env, version, logger, { clientNames: settings.clientNames })
       : undefined;
   } catch (error) {
     if (error instanceof SettingError) {

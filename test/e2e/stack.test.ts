@@ -59,9 +59,9 @@ describe('docker-compose stack', () => {
     for (const name of ['exporter-1', 'exporter-2', 'loadgen']) expect(services[name]?.build).toBe('.');
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(' '));
-    expect(copies).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']);
+    expect(copies).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'grafana', 'prometheus', 'scripts']);
     for (const source of copies) expect(existsSync(join(ROOT, source)), source).toBe(true);
-    expect(dockerfile).toContain('CMD ["node", "dist/cli/main.js", "serve", "--host", "0.0.0.0"]');
+    expect(dockerfile).toContain('CMD ["mcp-exporter", "serve", "--host", "0.0.0.0"]');
   });
 
   it('publishes each port once, to the port the container listens on', () => {
