@@ -54,7 +54,7 @@ beforeAll(() => {
     }),
   );
   for (const file of ['express-sessions.ts', 'express-stateless.ts', 'express-auth.ts', 'stdio-server.ts']) copyFileSync(join(ROOT, 'examples', file), join(dir, file));
-  copyFileSync(join(ROOT, 'test/fixtures/consumer/check-express.ts'), join(dir, 'check-express.ts'));
+  for (const file of ['check-express.ts', 'listen-any.mjs']) copyFileSync(join(ROOT, 'test/fixtures/consumer', file), join(dir, file));
   // Every TypeScript snippet of the README, as a file of its own.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].forEach((block, i) => writeFileSync(join(dir, `readme-${i + 1}.ts`), block[1] ?? ''));
@@ -72,6 +72,24 @@ describe('the packed package in a fresh project', () => {
       return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((text) => typeof text !== 'string');
     });
     expect(without).toEqual([]);
+    // Types import only what the package depends on (or names as a peer): no @types/* a user may lack.
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+    const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]);
+    const imported = new Set(
+      packed
+        .filter((path) => path.endsWith('.d.ts'))
+        .flatMap((path) => [...readFileSync(join(installed, path), 'utf8').matchAll(/from '([^'.][^']*)'/g)].map((m) => m[1] ?? ''))
+        .filter((specifier) => !specifier.startsWith('node:'))
+        .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')),
+    );
+    expect([...imported].filter((name) => !declared.has(name))).toEqual([]);
+    const typed = (name: string): boolean => {
+      const file = join(dir, 'node_modules', name, 'package.json');
+      if (!existsSync(file)) return !(manifest.peerDependencies[name] === undefined);
+      const text = readFileSync(file, 'utf8');
+      return /"(types|typings)"\s*:/.test(text);
+    };
+    expect([...imported].filter((name) => !typed(name))).toEqual([]);
   });
 
   it('type-checks the examples and every README snippet under strict TypeScript with skipLibCheck off, and npm ls is clean', () => {
@@ -114,6 +132,57 @@ describe('the packed package in a fresh project', () => {
     expect(loaded.stderr).not.toContain('/node_modules/mcp-exporter/node_modules/');
     const required = node(['-e', "const m = require('mcp-exporter'); console.log(typeof m.McpMonitor, require('mcp-exporter/package.json').name)"]);
     expect(required.stdout + required.stderr).toBe('function mcp-exporter\n');
+  });
+
+  it('runs every README snippet: servers answer a real SDK client and show it in their metrics', async () => {
+    /** Runs the compiled snippet until it has opened `listens` listeners (each on a free port), or until it exits. */
+    const start = async (n: number, listens: number): Promise<{ ports: number[]; code: number | null; stop: () => Promise<void> }> => {
+      const child = spawn(process.execPath, ['--import', './listen-any.mjs', join(dir, `out/readme-${n}.js`)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      const ports: number[] = [];
+      let stderr = '';
+      const exited = once(child, 'exit').then(([code]) => code as number | null);
+      const listening = new Promise<void>((resolve) => {
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          for (const m of chunk.matchAll(/LISTEN (\d+)/g)) ports.push(Number(m[1]));
+          if (listens > 0 && ports.length >= listens) resolve();
+        });
+      });
+      const code = await Promise.race([exited, listening.then(() => null)]);
+      if (code !== null) expect(stderr.replace(/LISTEN \d+\n/g, ''), `readme-${n}`).toBe('');
+      return { ports, code, stop: async () => void (child.exitCode === null && (child.kill(), await exited)) };
+    };
+    const ping = async (port: number, path = '/mcp'): Promise<void> => {
+      const client = new Client({ name: 'readme-client', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}${path}`)));
+      await client.ping();
+      await client.close();
+    };
+    const metrics = async (port: number, path = '/metrics') => (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+    const PING = 'mcp_server_operation_duration_seconds_count{mcp_method_name="ping",gen_ai_tool_name="",error_type="",mcp_protocol_version="2025-11-25"} 1';
+    const { Client } = await import(join(dir, 'node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js')) as typeof import('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = await import(join(dir, 'node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js')) as typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+
+    // 1: the hosted server on the user's own MeterProvider (no prom-client registry).
+    const otel = await start(1, 1);
+    await ping(otel.ports[0] ?? 0);
+    await otel.stop();
+    // 2: the middleware in an express app: its admin routes answer beside it.
+    const middleware = await start(2, 1);
+    expect(await metrics(middleware.ports[0] ?? 0)).toContain('mcp_server_requests_rejected_total{reason="parse_error"} 0');
+    await middleware.stop();
+    // 3 and 4 run to their end: the hosted server closes itself; the shared validator only builds a factory.
+    for (const n of [3, 4]) expect((await start(n, 0)).code, `readme-${n}`).toBe(0);
+    // 5: an SDK v2 createMcpHandler behind monitor.nodeHandler.
+    const v2 = await start(5, 1);
+    await ping(v2.ports[0] ?? 0);
+    expect(await metrics(v2.ports[0] ?? 0)).toContain(PING);
+    await v2.stop();
+    // 6: the hosted server with its admin routes on the user's express app, on a port of their own.
+    const admin = await start(6, 2);
+    await ping(admin.ports[0] ?? 0);
+    expect(await metrics(admin.ports[1] ?? 0, '/admin/metrics')).toContain(PING);
+    await admin.stop();
   });
 
   it('works the same with prom-client 14: types and exposition', () => {
