@@ -5,6 +5,7 @@ import { helpText } from './help.js';
 import { splitCommand } from '../proxy/relay-bridge.js';
 import { loadgenHelp, runLoadgen } from './loadgen.js';
 import { runServe } from './serve.js';
+import { proxyExtras, type ProxyExtras } from './proxy-options.js';
 import { DEFINITIONS, resolveSettings, SettingError } from './settings.js';
 
 const version = VERSION;
@@ -39,13 +40,16 @@ async function main(argv: string[]): Promise<void> {
     version: { type: 'boolean' },
     stdio: { type: 'string' },
     upstream: { type: 'string' },
+    env: { type: 'string', multiple: true },
+    'upstream-header': { type: 'string', multiple: true },
+    'upstream-header-file': { type: 'string', multiple: true },
   };
   for (const def of DEFINITIONS) options[def.flag] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values as Record<string, string | boolean | string[] | undefined>;
     positionals = parsed.positionals;
   } catch (error) {
     fail(`${error instanceof Error ? error.message : String(error)}; see mcp-exporter --help`);
@@ -82,15 +86,26 @@ async function main(argv: string[]): Promise<void> {
     fail('--stdio and --upstream go with the proxy command: mcp-exporter proxy --stdio "<command>"');
   }
   if (rest.length > 0) fail(`unexpected argument "${rest[0]}"; see mcp-exporter --help`);
-
-  let settings;
+  const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
+  if (!stdio && list('env').length > 0) fail('--env goes with proxy --stdio: it sets the stdio child\'s environment');
+  if (!upstream && list('upstream-header').length + list('upstream-header-file').length > 0) fail('--upstream-header goes with proxy --upstream');
+  let extras: ProxyExtras;
   try {
-    settings = resolveSettings(values, process.env);
+    extras = proxyExtras({ env: list('env'), header: list('upstream-header'), headerFile: list('upstream-header-file') }, process.env);
   } catch (error) {
     if (error instanceof SettingError) fail(error.message);
     throw error;
   }
-  await runServe(settings, version, stdio ? { stdio } : upstream ? { upstream } : {});
+  for (const name of ['env', 'upstream-header', 'upstream-header-file']) delete values[name];
+
+  let settings;
+  try {
+    settings = resolveSettings(values as Record<string, string | boolean | undefined>, process.env);
+  } catch (error) {
+    if (error instanceof SettingError) fail(error.message);
+    throw error;
+  }
+  await runServe(settings, version, stdio ? { stdio, env: extras.env } : upstream ? { upstream, headers: extras.headers } : {});
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -15,7 +15,15 @@ import { SettingError, type Settings } from './settings.js';
  * `stdio`, the command split into words; or a session on an `upstream` HTTP server),
  * monitored, until SIGINT or SIGTERM.
  */
-export async function runServe(settings: Settings, version: string, proxy: { stdio?: readonly string[]; upstream?: URL } = {}): Promise<void> {
+/** What the proxy commands add: the stdio command and its child's extra environment, or the upstream URL and the headers sent to it. */
+export interface ProxyTarget {
+  stdio?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  upstream?: URL;
+  headers?: Readonly<Record<string, string>>;
+}
+
+export async function runServe(settings: Settings, version: string, proxy: ProxyTarget = {}): Promise<void> {
   const { stdio, upstream } = proxy;
   // Synchronous writes: the lines of a shutdown reach stdout in order, before the process exits.
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
@@ -64,6 +72,9 @@ export async function runServe(settings: Settings, version: string, proxy: { std
         adminTokenSet: settings.adminToken !== undefined,
         monitoring: settings.monitoring,
         mode: stdio ? 'proxy-stdio' : upstream ? 'proxy-http' : 'serve',
+        // Names only: the values may be secrets.
+        ...(proxy.env ? { childEnv: Object.keys(proxy.env) } : {}),
+        ...(proxy.headers ? { upstreamHeaders: Object.keys(proxy.headers) } : {}),
         trustProxy: settings.trustProxy,
         allowedHosts: settings.allowedHosts,
         allowedOrigins: settings.allowedOrigins,
@@ -116,10 +127,10 @@ type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 
  * relayed to it), or a stdio command. An upstream that is down or refuses is logged in one
  * line and never stops the start: clients get a clear error until it answers.
  */
-async function mcpSide(proxy: { stdio?: readonly string[]; upstream?: URL }, logger: Logger): Promise<McpSide> {
-  const { stdio, upstream } = proxy;
+async function mcpSide(proxy: ProxyTarget, logger: Logger): Promise<McpSide> {
+  const { stdio, upstream, env, headers } = proxy;
   if (upstream) {
-    const passThrough = new HttpUpstream({ url: upstream });
+    const passThrough = new HttpUpstream({ url: upstream, ...(headers ? { headers } : {}) });
     const found = await probeHttpUpstream(passThrough);
     const where = `${upstream.origin}${upstream.pathname}`;
     if (found.error !== undefined) {
@@ -131,14 +142,14 @@ async function mcpSide(proxy: { stdio?: readonly string[]; upstream?: URL }, log
       );
     }
     return {
-      serverFactory: httpUpstreamFactory(upstream, logger),
+      serverFactory: httpUpstreamFactory(upstream, logger, headers),
       endpointHandler: passThrough,
       tools: found.tools,
       endWireSession: (sessionId, protocolVersion) => passThrough.endSession(sessionId, protocolVersion),
     };
   }
   if (stdio) {
-    const spec = { command: stdio[0] ?? '', args: stdio.slice(1) };
+    const spec = { command: stdio[0] ?? '', args: stdio.slice(1), ...(env ? { env } : {}) };
     const serverFactory = stdioServerFactory(spec, logger);
     // 2026-07-28 requests go to one child that speaks that era (an SDK v2 stdio server does).
     const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message) => logger.info({ ...fields, session: 'modern' }, message)), spec.command, logger);

@@ -130,8 +130,9 @@ export function stdioServerFactory(spec: StdioCommand, logger: Logger): ServerFa
  * session: the upstream's session id stays with the upstream client, so ids are mapped
  * by construction, and its GET stream carries the upstream's own messages.
  */
-export function httpUpstreamFactory(url: URL, logger: Logger): ServerFactory {
-  return () => new RelayBridge(() => new StreamableHTTPClientTransport(url), logger);
+export function httpUpstreamFactory(url: URL, logger: Logger, headers?: Readonly<Record<string, string>>): ServerFactory {
+  const requestInit = headers ? { headers: { ...headers } } : undefined;
+  return () => new RelayBridge(() => new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined), logger);
 }
 
 /** Splits a command line into words, honouring single and double quotes. Throws on an unclosed quote. */
