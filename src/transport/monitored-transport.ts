@@ -118,6 +118,17 @@ export class MonitoredTransport implements Transport {
     return this.inner.start();
   }
 
+  /**
+   * Answers every request still pending with a JSON-RPC error, so a client hears why
+   * (at shutdown) instead of waiting for its own timeout. Recorded like any answer.
+   */
+  async answerPending(code: number, message: string): Promise<void> {
+    const ids: RequestId[] = [];
+    if (this.slot) ids.push(this.slot.id);
+    if (this.more) ids.push(...this.more.keys());
+    await Promise.all(ids.map((id) => this.send({ jsonrpc: '2.0', id, error: { code, message } }).catch(() => {})));
+  }
+
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const m = message as Message;
     if (m.method === undefined && m.id !== undefined) {

@@ -5,6 +5,7 @@ import { sessionRef } from '../core/session-ref.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
+import type { MonitoredTransport } from './monitored-transport.js';
 
 /** What a server factory must return: an McpServer or a low-level Server both fit. */
 export interface ConnectableServer {
@@ -30,7 +31,12 @@ export interface HostedSession {
   responseClosed: (() => void) | undefined;
   /** Hands one HTTP request of this session to its SDK transport. */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  /** The session's monitored transport: at shutdown it answers what is still pending. */
+  monitored?: MonitoredTransport | undefined;
 }
+
+/** What a request still pending at shutdown is answered with. */
+export const SHUTTING_DOWN = { code: -32000, message: 'Server shutting down' } as const;
 
 export interface SessionTableOptions {
   tracker: SessionTracker;
@@ -136,6 +142,9 @@ export class SessionTable {
   /** Ends a session: closes its server (and with it the transport), then records it. */
   async close(session: HostedSession, reason: CloseReason): Promise<void> {
     session.closeReason ??= reason;
+    if (reason === 'server_shutdown' && session.monitored && session.monitored.pendingCount > 0) {
+      await session.monitored.answerPending(SHUTTING_DOWN.code, SHUTTING_DOWN.message);
+    }
     try {
       await session.server.close();
     } catch (error) {

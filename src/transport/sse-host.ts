@@ -60,6 +60,7 @@ export class SseHost {
       };
       const pendingId = transport.sessionId;
       const monitored = new MonitoredTransport(transport, 'sse', tracker);
+      session.monitored = monitored;
       sessions.add(session);
       this.unestablished.set(pendingId, { session, monitored });
       monitored.onclose = () => {

@@ -181,6 +181,7 @@ export class StreamableHttpHost {
     const monitored = new MonitoredTransport(transport, 'streamable_http', tracker);
     monitored.client = facts;
     monitored.protocolVersion = facts.protocolVersion;
+    session.monitored = monitored;
     pending = { session, facts, monitored };
     this.sessions.add(session);
     monitored.onclose = () => this.sessions.finish(session);
@@ -202,6 +203,7 @@ class StreamableSession implements HostedSession {
   closeReason: CloseReason | undefined = undefined;
   inFlight = 0;
   responseClosed: (() => void) | undefined = undefined;
+  monitored: MonitoredTransport | undefined = undefined;
 
   constructor(
     readonly server: ConnectableServer,

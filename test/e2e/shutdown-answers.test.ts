@@ -1,0 +1,45 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { startMonitoredServer } from '../../src/server.js';
+import { samples } from '../helpers.js';
+
+/** A server whose `hang` tool never answers; `arrived` resolves once a call reached it. */
+function hangingFactory() {
+  let reached: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  const factory = () => {
+    const server = new McpServer({ name: 'hanging', version: '1.0.0' });
+    server.registerTool('hang', { description: 'never answers' }, async () => {
+      reached();
+      return new Promise<never>(() => {});
+    });
+    return server;
+  };
+  return { factory, arrived };
+}
+
+describe('calls still pending at shutdown', () => {
+  it.each(['streamable_http', 'sse'] as const)('get a JSON-RPC error at once over %s, and are counted with its code', async (kind) => {
+    const { factory, arrived } = hangingFactory();
+    const registry = new Registry();
+    const server = await startMonitoredServer({ serverFactory: factory, port: 0, registry });
+    const client = new Client({ name: 'pending-client', version: '1.0.0' });
+    const base = server.url.replace(/\/mcp$/, '');
+    await client.connect(kind === 'sse' ? new SSEClientTransport(new URL(`${base}/sse`)) : new StreamableHTTPClientTransport(new URL(server.url)));
+    const call = client.callTool({ name: 'hang', arguments: {} }).then(
+      () => 'answered',
+      (error: { code?: number; message?: string }) => [error.code, error.message],
+    );
+    await arrived;
+    await server.close();
+    expect(await call).toEqual([-32000, 'MCP error -32000: Server shutting down']);
+    expect(samples(await registry.metrics(), 'mcp_server_operation_duration_seconds_count').filter((line) => line.includes('tools/call'))).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="hang",error_type="-32000",mcp_protocol_version="2025-11-25"} 1',
+    ]);
+    await client.close();
+  });
+});
