@@ -152,7 +152,7 @@ async function mcpSide(proxy: ProxyTarget, logger: Logger): Promise<McpSide> {
     const spec = { command: stdio[0] ?? '', args: stdio.slice(1), ...(env ? { env } : {}) };
     const serverFactory = stdioServerFactory(spec, logger);
     // 2026-07-28 requests go to one child that speaks that era (an SDK v2 stdio server does).
-    const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message) => logger.info({ ...fields, session: 'modern' }, message)), spec.command, logger);
+    const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message, level = 'info') => logger[level]({ ...fields, session: 'modern' }, message)), spec.command, logger);
     try {
       const tools = await listFactoryTools(serverFactory);
       logger.info({ event: 'upstream', command: stdio[0], tools: tools.length }, `the stdio MCP server (${stdio[0]}) answered; ${tools.length} tools`);

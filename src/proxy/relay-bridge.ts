@@ -15,8 +15,11 @@ export interface StdioCommand {
 
 type Message = { id?: RequestId; method?: string; params?: { _meta?: { progressToken?: string | number }; progressToken?: string | number } };
 
+/** Where an upstream reports: one log line, at info unless it says otherwise. */
+export type UpstreamLog = (fields: object, message: string, level?: 'info' | 'warn') => void;
+
 /** Starts the upstream side of one session: a child process, or a client of an HTTP server. */
-type UpstreamFactory = (log: (fields: object, message: string) => void) => Transport;
+type UpstreamFactory = (log: UpstreamLog) => Transport;
 
 /**
  * One upstream per session, relaying every message both ways: requests, responses,
@@ -38,12 +41,13 @@ class RelayBridge implements ConnectableServer {
   async connect(front: Transport): Promise<void> {
     this.front = front;
     const ref = (): string => (front.sessionId ? sessionRef(front.sessionId) : 'starting');
-    const child = this.upstream((fields, message) => this.logger.info({ ...fields, session: ref() }, message));
+    const child = this.upstream((fields, message, level = 'info') => this.logger[level]({ ...fields, session: ref() }, message));
     this.child = child;
     child.onmessage = (message) => this.toClient(message);
     child.onerror = (error) => this.logger.debug({ session: ref(), err: error.message }, 'stdio transport reported an error');
-    // The child ended on its own: the session ends with it (a close nobody asked for: transport_error).
-    child.onclose = () => void front.close();
+    // The child ended on its own: its open calls get an error, and the session ends with it
+    // (a close nobody asked for: transport_error).
+    child.onclose = () => void this.failOpen('The MCP server behind the proxy exited').then(() => front.close());
 
     front.onmessage = (message) => {
       const m = message as Message;
@@ -55,7 +59,7 @@ class RelayBridge implements ConnectableServer {
       child.send(message).catch((error: unknown) => {
         // The upstream cannot take messages (process gone, server down, session ended there): end the session.
         this.logger.warn({ session: ref(), err: error instanceof Error ? error.message : String(error) }, 'relaying to the upstream failed; closing the session');
-        void front.close();
+        void this.failOpen('The MCP server behind the proxy cannot be reached').then(() => front.close());
       });
     };
     const hostOnClose = front.onclose;
@@ -70,6 +74,16 @@ class RelayBridge implements ConnectableServer {
   async close(): Promise<void> {
     await this.front?.close();
     await this.endUpstream();
+  }
+
+  /** Answers every call the upstream left open with a JSON-RPC error, so clients do not wait for their timeouts. */
+  private async failOpen(message: string): Promise<void> {
+    const front = this.front;
+    const ids = [...this.open];
+    this.open.clear();
+    this.progress.clear();
+    if (!front) return;
+    await Promise.all(ids.map((id) => front.send({ jsonrpc: '2.0', id, error: { code: -32000, message } }).catch(() => {})));
   }
 
   /** An HTTP upstream is told the session is over (DELETE); a child process is ended. */
@@ -105,19 +119,68 @@ class RelayBridge implements ConnectableServer {
 }
 
 /** A transport to `spec` started as a child process; each line it writes to stderr goes to `log`. */
-export function stdioTransport(spec: StdioCommand, log: (fields: object, message: string) => void): Transport {
-  const child = new StdioClientTransport({
-    command: spec.command,
-    args: [...spec.args],
-    env: { ...getDefaultEnvironment(), ...spec.env },
-    stderr: 'pipe',
-  });
+export function stdioTransport(spec: StdioCommand, log: UpstreamLog): Transport {
+  const child = new WatchedChild(spec, log);
   child.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() !== '') log({ event: 'upstream_stderr', line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
+      if (line.trim() === '') continue;
+      child.remember(line.slice(0, 2000));
+      log({ event: 'upstream_stderr', line: line.slice(0, 2000) }, 'stdio server wrote to stderr');
     }
   });
   return child;
+}
+
+/** Lines of stderr an exit line repeats. */
+const STDERR_TAIL = 5;
+
+/**
+ * The SDK's stdio client transport, plus one log line when the child cannot start or exits
+ * on its own: its exit code or signal and the last lines of its stderr (never its environment).
+ */
+class WatchedChild extends StdioClientTransport {
+  private readonly tail: string[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly spec: StdioCommand,
+    private readonly log: UpstreamLog,
+  ) {
+    super({ command: spec.command, args: [...spec.args], env: { ...getDefaultEnvironment(), ...spec.env }, stderr: 'pipe' });
+  }
+
+  remember(line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > STDERR_TAIL) this.tail.shift();
+  }
+
+  override async start(): Promise<void> {
+    try {
+      await super.start();
+    } catch (error) {
+      const reason = (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
+      this.log({ event: 'upstream_exit', command: this.spec.command, started: false, reason }, `the stdio server (${this.spec.command}) could not start: ${reason}`, 'warn');
+      throw error;
+    }
+    // The SDK keeps the child process to itself; its exit code is only on the process.
+    const child = (this as unknown as { _process?: import('node:child_process').ChildProcess })._process;
+    child?.once('exit', (code, signal) => {
+      if (this.closing) return;
+      // stderr may still hold its last lines: let them arrive first.
+      setImmediate(() =>
+        this.log(
+          { event: 'upstream_exit', command: this.spec.command, code, signal, stderr: [...this.tail] },
+          `the stdio server (${this.spec.command}) exited with ${signal ?? `code ${String(code)}`}`,
+          'warn',
+        ),
+      );
+    });
+  }
+
+  override async close(): Promise<void> {
+    this.closing = true;
+    await super.close();
+  }
 }
 
 /** A server factory that starts `spec` as a child process per session; its stderr is logged with the session's reference. */

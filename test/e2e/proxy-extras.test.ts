@@ -15,6 +15,7 @@ const { listen, v1 } = useTestPeers();
 const dir = mkdtempSync(join(tmpdir(), 'mcp-exporter-extras-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ENV_SERVER = fileURLToPath(new URL('../fixtures/env-stdio-server.mjs', import.meta.url));
+const CRASHING_SERVER = fileURLToPath(new URL('../fixtures/crashing-stdio-server.mjs', import.meta.url));
 
 /** Everything a user could see of the proxy's settings: its log lines, stderr and /api/mcp/status. */
 async function visible(proxy: { lines: unknown[]; stderr: () => string; adminUrl: string }): Promise<string> {
@@ -35,6 +36,36 @@ describe('proxy --stdio --env', () => {
     expect(status.config.childEnv).toEqual(['GIVEN_HERE', 'FROM_PARENT']);
     const seen = await visible(proxy);
     for (const secret of ['alpha-7f3e', 'beta-91c2']) expect(seen).not.toContain(secret);
+  });
+});
+
+describe('a stdio child that exits or cannot start', () => {
+  it('is one log line with its exit code and the last lines of its stderr, and its session ends as transport_error', async () => {
+    const proxy = await start(['proxy', '--stdio', `${process.execPath} ${CRASHING_SERVER}`]);
+    const { client } = await v1(proxy.url, 'crash-client');
+    const call = client.callTool({ name: 'crash', arguments: {} }).then(
+      () => 'answered',
+      (error: { code?: number; message?: string }) => [error.code, error.message],
+    );
+    const exit = await proxy.line((line) => line.event === 'upstream_exit' && line.session !== 'starting');
+    expect([exit.level, exit.command, exit.code, exit.signal, exit.stderr, exit.msg]).toEqual([
+      40,
+      process.execPath,
+      3,
+      null,
+      ['about to fail', 'reason: database unreachable'],
+      `the stdio server (${process.execPath}) exited with code 3`,
+    ]);
+    expect(await call).toEqual([-32000, 'MCP error -32000: The MCP server behind the proxy exited']);
+    const closed = await proxy.line((line) => line.event === 'mcp_connection_closed' && line.clientName === 'crash-client');
+    expect(closed.reason).toBe('transport_error');
+  });
+
+  it('that cannot start says why in one line, and the client gets an error', async () => {
+    const proxy = await start(['proxy', '--stdio', '/nonexistent/mcp-server --flag']);
+    await expect(v1(proxy.url, 'doomed-client')).rejects.toThrow();
+    const line = await proxy.line((l) => l.event === 'upstream_exit' && l.started === false);
+    expect([line.level, line.command, line.reason, line.msg]).toEqual([40, '/nonexistent/mcp-server', 'ENOENT', 'the stdio server (/nonexistent/mcp-server) could not start: ENOENT']);
   });
 });
 
@@ -63,6 +94,10 @@ describe('proxy --upstream --upstream-header', () => {
     // The start probe, initialize, initialized, the GET stream, ping and DELETE: every one carried both.
     expect(seen.length).toBeGreaterThanOrEqual(6);
     expect(seen.filter((h) => h.authorization !== 'Bearer tok-a91f' || h['x-api-key'] !== 'key-5b8d1e')).toEqual([]);
+    // Every request of the client's session after its initialize names the negotiated version, as it does directly.
+    const session = seen.filter((h) => h['mcp-session-id'] !== undefined);
+    expect(session.length).toBeGreaterThanOrEqual(4);
+    expect(session.map((h) => h['mcp-protocol-version'])).toEqual(session.map(() => '2025-11-25'));
     const status = JSON.parse(await (await fetch(`${proxy.adminUrl}/api/mcp/status`)).text()) as { config: { upstreamHeaders?: string[] } };
     expect(status.config.upstreamHeaders).toEqual(['authorization', 'x-api-key']);
     const shown = await visible(proxy);
