@@ -52,6 +52,7 @@ export type { EventStreamOptions } from './http/event-stream.js';
 export { MonitoredTransport } from './transport/monitored-transport.js';
 export { MonitoredStdioTransport } from './transport/stdio-session.js';
 export { SessionTable } from './transport/session-table.js';
+export { BoundedEventStore } from './transport/event-store.js';
 export { SseHost } from './transport/sse-host.js';
 
 export { StreamableHttpHost } from './transport/streamable-http-host.js';

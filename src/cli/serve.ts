@@ -7,6 +7,7 @@ import { probeHttpUpstream } from '../proxy/probe.js';
 import { httpUpstreamFactory, stdioServerFactory, stdioTransport } from '../proxy/relay-bridge.js';
 import { StdioModernRelay } from '../proxy/stdio-modern.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
+import { BoundedEventStore } from '../transport/event-store.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
 
@@ -62,6 +63,8 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
       clientNames: settings.clientNames,
       maxSessions: settings.maxSessions,
       maxBodyBytes: settings.maxBodyBytes,
+      // --upstream passes /mcp through: resumption is the upstream's own.
+      ...(settings.eventStoreSize > 0 && !upstream ? { eventStore: new BoundedEventStore(settings.eventStoreSize) } : {}),
       config: {
         version,
         metricsBackend: settings.metricsBackend,
@@ -81,6 +84,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
         clientNames: settings.clientNames,
         maxSessions: settings.maxSessions,
         maxBodyBytes: settings.maxBodyBytes,
+        eventStoreSize: upstream ? 0 : settings.eventStoreSize,
       },
     });
   } catch (error) {

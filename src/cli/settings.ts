@@ -30,6 +30,8 @@ export interface Settings {
   clientNames: string[];
   maxSessions: number;
   maxBodyBytes: number;
+  /** Stream events kept for clients that resume with Last-Event-ID; 0 keeps none. */
+  eventStoreSize: number;
 }
 
 /** A bad setting: the message names it and says what would be accepted. */
@@ -147,6 +149,14 @@ export const DEFINITIONS = [
   { key: 'clientNames', flag: 'client-names', env: 'MCP_CLIENT_NAMES', shown: '', help: 'Clients that get a client_name label of their own; others are "other". Unset: the first 20 seen.', parse: clientNameList },
   { key: 'maxSessions', flag: 'max-sessions', env: 'MCP_MAX_SESSIONS', shown: '0', help: 'Sessions open at most; new ones get 503 past it (0: no limit).', parse: wholeNumber(0, 10_000_000) },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'MCP_MAX_BODY_BYTES', shown: '4194304', help: 'Largest request body; larger ones get 413.', parse: wholeNumber(1024, 1024 * 1024 * 1024, ' bytes') },
+  {
+    key: 'eventStoreSize',
+    flag: 'event-store-size',
+    env: 'MCP_EVENT_STORE_SIZE',
+    shown: '1000',
+    help: 'SSE events kept in memory (all sessions) for clients that resume a dropped stream with Last-Event-ID; 0 keeps none.',
+    parse: wholeNumber(0, 1_000_000),
+  },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_CONNECTION_LOG_LEVEL', shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Definition<keyof Settings>[];
 
@@ -167,6 +177,7 @@ export const DEFAULTS: Settings = {
   clientNames: [],
   maxSessions: 0,
   maxBodyBytes: 4 * 1024 * 1024,
+  eventStoreSize: 1000,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -35,6 +35,7 @@ const EXPECTED_DEFAULTS: Settings = {
   clientNames: [],
   maxSessions: 0,
   maxBodyBytes: 4194304,
+  eventStoreSize: 1000,
 };
 
 describe('resolveSettings defaults', () => {
@@ -90,6 +91,7 @@ describe('resolveSettings precedence', () => {
           MCP_CLIENT_NAMES: 'claude-code, cursor',
           MCP_MAX_SESSIONS: '500',
           MCP_MAX_BODY_BYTES: '65536',
+          MCP_EVENT_STORE_SIZE: '50',
         },
       ),
     ).toEqual({
@@ -109,6 +111,7 @@ describe('resolveSettings precedence', () => {
       clientNames: ['claude-code', 'cursor'],
       maxSessions: 500,
       maxBodyBytes: 65536,
+      eventStoreSize: 50,
     });
   });
 
@@ -132,6 +135,7 @@ describe('resolveSettings precedence', () => {
           'client-names': 'Visual Studio Code',
           'max-sessions': '1',
           'max-body-bytes': '1024',
+          'event-store-size': '0',
         },
         {},
       ),
@@ -152,6 +156,7 @@ describe('resolveSettings precedence', () => {
       clientNames: ['Visual Studio Code'],
       maxSessions: 1,
       maxBodyBytes: 1024,
+      eventStoreSize: 0,
     });
   });
 
