@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { CLIENT_GONE, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../transport/http-exchange-monitor.js';
+import { SHUTTING_DOWN } from '../transport/session-table.js';
 
 /** Request headers that belong to one hop, or that the proxy answers for itself (it checked Origin). */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
@@ -29,6 +30,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   /** Connections to the upstream, kept open between requests. */
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
+  /** The exchanges being relayed now, each by the way to end it with an answer at shutdown. */
+  private readonly relaying = new Set<() => void>();
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
@@ -53,16 +56,41 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
     const body = method === 'POST' ? (text ?? '') : undefined;
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const { url } = this.options;
+    const id = method === 'POST' ? requestIdOf(text) : undefined;
     return new Promise<void>((resolve) => {
       let watch: BodyWatch | undefined;
       let heard = false;
       let over = false;
+      let streaming = false;
       const finish = (): void => {
         if (over) return;
         over = true;
+        this.relaying.delete(shutDown);
         watch?.end?.();
         resolve();
       };
+      // At shutdown: a request still waiting for its answer gets a JSON-RPC error (in its SSE
+      // stream when the upstream opened one, else as the answer), a stream without one just ends.
+      const shutDown = (): void => {
+        if (over) return;
+        const error = id === undefined ? undefined : JSON.stringify({ jsonrpc: '2.0', id, error: SHUTTING_DOWN });
+        if (!heard) {
+          // The JSON-RPC error is the answer: a JSON body, as a server may answer any POST.
+          heard = true;
+          const status = error === undefined ? 503 : 200;
+          watch = answered({ status, header: (name) => (name === 'content-type' ? 'application/json' : undefined) });
+          watch?.whole?.(error ?? '');
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(error ?? '');
+        } else if (streaming) {
+          const frame = error === undefined ? '' : `event: message\ndata: ${error}\n\n`;
+          if (frame !== '') watch?.chunk?.(frame);
+          res.end(frame);
+        } else res.destroy();
+        upstream.destroy();
+        finish();
+      };
+      this.relaying.add(shutDown);
       const upstream = this.send(url, { method, headers, agent: this.agent });
       res.once('close', () => {
         if (res.writableFinished) return;
@@ -97,7 +125,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
         heard = true;
         watch = answered({ status: answer.statusCode ?? 502, header: (name) => first(answer.headers[name]) });
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.headers));
-        if (first(answer.headers['content-type'])?.startsWith('text/event-stream')) res.flushHeaders();
+        streaming = first(answer.headers['content-type'])?.startsWith('text/event-stream') === true;
+        if (streaming) res.flushHeaders();
         watch?.hold?.(() => answer.destroy());
         answer.on('error', () => {}); // the 'close' below handles an answer cut short
         const decoder = watch?.chunk ? new StringDecoder('utf8') : undefined;
@@ -151,8 +180,9 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
     return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: returned });
   }
 
-  /** Lets go of the connections kept open to the upstream. */
+  /** Answers what is still being relayed (see relay) and lets go of the connections kept open to the upstream. */
   async close(): Promise<void> {
+    for (const shutDown of [...this.relaying]) shutDown();
     this.agent.destroy();
   }
 
@@ -167,6 +197,17 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
     } catch {
       // Gone already, or unreachable: nothing to end.
     }
+  }
+}
+
+/** The id of a JSON-RPC request body (one request, not a batch or a notification), if it is one. */
+function requestIdOf(text: string | undefined): string | number | undefined {
+  if (text === undefined || text.length > 65_536) return undefined;
+  try {
+    const message = JSON.parse(text) as { id?: unknown; method?: unknown };
+    return typeof message.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number') ? message.id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,10 +2,18 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startMonitoredServer } from '../../src/server.js';
+import { useCliProcesses } from '../cli-process.js';
 import { samples } from '../helpers.js';
+import { useTestPeers } from '../peers.js';
+
+const { start } = useCliProcesses();
+const { listen, v1 } = useTestPeers();
 
 /** A server whose `hang` tool never answers; `arrived` resolves once a call reached it. */
 function hangingFactory() {
@@ -41,5 +49,32 @@ describe('calls still pending at shutdown', () => {
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="hang",error_type="-32000",mcp_protocol_version="2025-11-25"} 1',
     ]);
     await client.close();
+  });
+});
+
+describe('proxy --upstream at SIGTERM', () => {
+  it('answers a call still waiting on the upstream with a JSON-RPC error, then exits 0', async () => {
+    const { factory, arrived } = hangingFactory();
+    const transports = new Map<string, StreamableHTTPServerTransport>();
+    const upstream = createServer((req, res) => {
+      const id = req.headers['mcp-session-id'];
+      let transport = typeof id === 'string' ? transports.get(id) : undefined;
+      if (!transport) {
+        const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void transports.set(sid, fresh) });
+        transport = fresh;
+        void factory().connect(fresh);
+      }
+      void transport.handleRequest(req, res);
+    });
+    const proxy = await start(['proxy', '--upstream', `${await listen(upstream)}/mcp`]);
+    const { client } = await v1(proxy.url, 'pending-client');
+    const call = client.callTool({ name: 'hang', arguments: {} }).then(
+      () => 'answered',
+      (error: { code?: number; message?: string }) => [error.code, error.message],
+    );
+    await arrived;
+    proxy.child.kill('SIGTERM');
+    expect(await call).toEqual([-32000, 'MCP error -32000: Server shutting down']);
+    expect(await proxy.exited).toBe(0);
   });
 });
