@@ -206,7 +206,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     adminUrl: `http://${hostForUrl}:${adminPort}`,
     close: () => {
       closing ??= (async () => {
-        // The SDK v2 handler ends its listen streams gracefully (a last frame); the monitor cuts what is left.
+        // Requests still waiting get their JSON-RPC error first; then the SDK v2 handler ends its
+        // listen streams gracefully (a last frame), and the monitor cuts what is left.
+        monitor.exchanges.answerPending();
         await Promise.all([sessions.closeAll('server_shutdown'), fetchHandler?.close?.()]);
         await monitor.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);

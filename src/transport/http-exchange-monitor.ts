@@ -8,6 +8,7 @@ import { sessionRef } from '../core/session-ref.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import { OTHER_ERROR, type ClientFacts, type CloseReason, type RejectReason } from '../core/types.js';
 import { errorTypeOf, isRequest, isResponse, type JsonRpcLike } from './jsonrpc-outcome.js';
+import { SHUTTING_DOWN } from './session-table.js';
 
 /** A web-standard MCP handler: what the SDK v2's createMcpHandler returns (its `fetch`), or anything alike. */
 export interface FetchHandler {
@@ -51,6 +52,8 @@ export interface BodyWatch {
   end?: () => void;
   /** Given a way to cut the body short: what is still open at shutdown is cut. */
   hold?: (cut: () => void) => void;
+  /** At shutdown: the last frame to send (a JSON-RPC error for an answer still pending), or undefined. */
+  lastWords?: () => string | undefined;
 }
 
 /** The head of an answer the client did not wait for. */
@@ -143,6 +146,8 @@ export class HttpExchangeMonitor {
   private readonly idleTimeoutMs: number;
   private reaper: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Aborted when shutdown begins: requests still waiting for their answer get a JSON-RPC error. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: HttpExchangeMonitorOptions) {
     this.tracker = options.tracker;
@@ -189,9 +194,19 @@ export class HttpExchangeMonitor {
       }
     }
     const opened = this.open(webRequest(request), http, body);
-    const response = await serve(request, body);
+    const id = opened.message && isRequest(opened.message) ? (opened.message.id as string | number) : undefined;
+    const response = id === undefined ? await serve(request, body) : await untilShutdown(serve(request, body), this.stopping.signal, id);
     const watch = this.answer(opened, request.signal.aborted ? CLIENT_GONE : webHead(response));
-    return watch ? carry(response, watch, request.signal) : response;
+    return watch ? carry(response, watch, request.signal, this.stopping.signal) : response;
+  }
+
+  /**
+   * Shutdown begins: every request still waiting for its answer gets a JSON-RPC error now
+   * (as its JSON answer, or as the last frame of its SSE stream), before the handler and the
+   * streams are closed. closeAll() does it too; calling it first lets the handler close after.
+   */
+  answerPending(): void {
+    this.stopping.abort();
   }
 
   /**
@@ -280,6 +295,7 @@ export class HttpExchangeMonitor {
    * get up to `graceMs` to finish; the rest are cut.
    */
   async closeAll(graceMs = 1000): Promise<void> {
+    this.answerPending();
     this.closing = true;
     if (this.reaper) clearInterval(this.reaper);
     await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'server_shutdown')));
@@ -409,6 +425,7 @@ export class HttpExchangeMonitor {
   private followAnswer(pending: PendingOperation, answered: (reply: JsonRpcLike) => void): BodyWatch {
     const frames = new SseFrames();
     return {
+      lastWords: () => (pending.done ? undefined : `event: message\ndata: ${shutdownError(pending.id)}\n\n`),
       chunk: (text) => {
         for (const data of frames.push(text)) {
           if (pending.done || !data.includes('"id"')) continue;
@@ -501,9 +518,26 @@ function parseMessage(text: string): JsonRpcLike | undefined {
   }
 }
 
+/** What a request still waiting at shutdown is answered with. */
+const shutdownError = (id: string | number): string => JSON.stringify({ jsonrpc: '2.0', id, error: SHUTTING_DOWN });
+
+/** The handler's answer, or a JSON-RPC error if shutdown begins first (the handler's late answer is let go). */
+async function untilShutdown(served: Promise<Response>, stopping: AbortSignal, id: string | number): Promise<Response> {
+  let stop: () => void = () => {};
+  const stopped = new Promise<{ response: Response; late: boolean }>((resolve) => {
+    stop = () => resolve({ response: new Response(shutdownError(id), { status: 200, headers: { 'content-type': 'application/json' } }), late: true });
+    if (stopping.aborted) stop();
+    else stopping.addEventListener('abort', stop, { once: true });
+  });
+  const first = await Promise.race([served.then((response) => ({ response, late: false })), stopped]);
+  stopping.removeEventListener('abort', stop);
+  if (first.late) void served.then((late) => late.body?.cancel()).catch(() => {});
+  return first.response;
+}
+
 /** The response, its body watched as it passes: read whole first (small JSON), or passed through chunk by chunk. */
-async function carry(response: Response, watch: BodyWatch, signal: AbortSignal): Promise<Response> {
-  if (!watch.whole) return passThrough(response, watch, signal);
+async function carry(response: Response, watch: BodyWatch, signal: AbortSignal, stopping?: AbortSignal): Promise<Response> {
+  if (!watch.whole) return passThrough(response, watch, signal, stopping);
   let text = '';
   try {
     text = response.body === null ? '' : await response.text();
@@ -516,7 +550,7 @@ async function carry(response: Response, watch: BodyWatch, signal: AbortSignal):
 }
 
 /** The response with its body passed through unchanged while `watch` sees it go by. */
-function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal): Response {
+function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal, stopping?: AbortSignal): Response {
   const source = response.body;
   if (source === null) {
     watch.end?.();
@@ -528,16 +562,36 @@ function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal):
   if (watch.cancel) signal.addEventListener('abort', cancelled, { once: true });
   watch.hold?.(() => void reader.cancel().catch(() => {}));
   let over = false;
+  let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let saidLastWords = false;
+  // At shutdown an answer still pending gets its error as the stream's last frame.
+  const lastWords = (): void => {
+    const frame = watch.lastWords?.();
+    if (frame === undefined || over || !streamController) return;
+    saidLastWords = true;
+    watch.chunk?.(frame);
+    streamController.enqueue(new TextEncoder().encode(frame));
+    finish();
+    streamController.close();
+    void reader.cancel().catch(() => {});
+  };
+  if (stopping && watch.lastWords) stopping.addEventListener('abort', lastWords, { once: true });
   const finish = (): void => {
     if (over) return;
     over = true;
     signal.removeEventListener('abort', cancelled);
+    stopping?.removeEventListener('abort', lastWords);
     watch.end?.();
   };
   const body = new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      streamController = controller;
+    },
     pull: async (controller) => {
       try {
         const { done, value } = await reader.read();
+        // Ended at shutdown while this read waited: the stream is closed already, its last frame queued.
+        if (saidLastWords) return;
         if (done) {
           finish();
           controller.close();
@@ -546,6 +600,7 @@ function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal):
         if (decoder) watch.chunk?.(decoder.decode(value, { stream: true }));
         controller.enqueue(value);
       } catch (error) {
+        if (saidLastWords) return;
         finish();
         controller.error(error);
       }

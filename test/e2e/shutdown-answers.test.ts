@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { startMonitoredServer } from '../../src/server.js';
@@ -13,7 +14,7 @@ import { samples } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
-const { listen, v1 } = useTestPeers();
+const { listen, v1, v2 } = useTestPeers();
 
 /** A server whose `hang` tool never answers; `arrived` resolves once a call reached it. */
 function hangingFactory() {
@@ -76,5 +77,40 @@ describe('proxy --upstream at SIGTERM', () => {
     proxy.child.kill('SIGTERM');
     expect(await call).toEqual([-32000, 'MCP error -32000: Server shutting down']);
     expect(await proxy.exited).toBe(0);
+  });
+});
+
+describe('2026-07-28 requests still waiting at shutdown', () => {
+  it.each(['json', 'sse'] as const)('get a JSON-RPC error (answer as %s), and are counted with its code', async (shape) => {
+    let reached: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    const modernHandler = createMcpHandler(
+      () => {
+        const server = new McpServerV2({ name: 'hanging-v2', version: '1.0.0' }, { capabilities: { logging: {} } });
+        server.registerTool('hang', { description: 'never answers' }, async (ctx) => {
+          // A notification first: the answer's SSE stream is open before shutdown.
+          if (shape === 'sse') await ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data: 'working' } });
+          reached();
+          return new Promise<never>(() => {});
+        });
+        return server;
+      },
+      shape === 'sse' ? { responseMode: 'sse' } : {},
+    );
+    const registry = new Registry();
+    const server = await startMonitoredServer({ serverFactory: hangingFactory().factory, modernHandler, port: 0, registry });
+    const client = await v2(server.url, 'modern-client', { pin: '2026-07-28' });
+    const call = client
+      .callTool({ name: 'hang', arguments: {} })
+      .then(
+        () => 'answered',
+        (error: { code?: number; message?: string }) => [error.code, error.message],
+      );
+    await arrived;
+    await server.close();
+    expect(await call).toEqual([-32000, 'Server shutting down']);
+    expect(samples(await registry.metrics(), 'mcp_server_operation_duration_seconds_count').filter((line) => line.includes('tools/call'))).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="hang",error_type="-32000",mcp_protocol_version="2026-07-28"} 1',
+    ]);
   });
 });
