@@ -8,6 +8,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { McpMonitor } from '../../src/monitor.js';
 import { startMonitoredServer } from '../../src/server.js';
 import { useCliProcesses } from '../cli-process.js';
 import { samples } from '../helpers.js';
@@ -111,6 +112,46 @@ describe('2026-07-28 requests still waiting at shutdown', () => {
     expect(await call).toEqual([-32000, 'Server shutting down']);
     expect(samples(await registry.metrics(), 'mcp_server_operation_duration_seconds_count').filter((line) => line.includes('tools/call'))).toEqual([
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="hang",error_type="-32000",mcp_protocol_version="2026-07-28"} 1',
+    ]);
+  });
+});
+
+describe('a streamed answer still pending at shutdown', () => {
+  it('ends with a last frame carrying the JSON-RPC error, for a handler that opened its SSE stream early', async () => {
+    const encoder = new TextEncoder();
+    // A handler that opens the answer's stream at once, sends a notification, and never answers.
+    const handler = {
+      fetch: async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start: (controller) => controller.enqueue(encoder.encode('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}\n\n')),
+          }),
+          { status: 200, headers: { 'content-type': 'text/event-stream' } },
+        ),
+    };
+    const registry = new Registry();
+    const monitor = new McpMonitor({ registry });
+    const mcp = monitor.nodeHandler(handler);
+    const base = await listen(createServer((req, res) => void mcp(req, res)));
+    const answer = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'slow', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } } },
+      }),
+    });
+    const reader = (answer.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    expect(text).toContain('"data":"working"');
+    await monitor.close();
+    for (let part = await reader.read(); !part.done; part = await reader.read()) text += decoder.decode(part.value);
+    expect(text.split('\n\n').filter((frame) => frame !== '').at(-1)).toBe('event: message\ndata: {"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"Server shutting down"}}');
+    expect(samples(await registry.metrics(), 'mcp_server_operation_duration_seconds_count')).toEqual([
+      'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="-32000",mcp_protocol_version="2026-07-28"} 1',
     ]);
   });
 });
