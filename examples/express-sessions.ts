@@ -11,7 +11,8 @@ import express from 'express';
 import { McpMonitor } from 'mcp-exporter';
 import { z } from 'zod';
 
-function buildServer(): McpServer {
+/** The server every example serves: one `echo` tool. */
+export function buildServer(): McpServer {
   const server = new McpServer({ name: 'example-server', version: '1.0.0' });
   server.registerTool('echo', { description: 'Echoes its text', inputSchema: { text: z.string() } }, async ({ text }) => ({
     content: [{ type: 'text', text }],

@@ -3,19 +3,10 @@
  * session ids), monitored: two lines added, marked "mcp-exporter". Every request is an
  * operation; there are no sessions to count.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express from 'express';
 import { McpMonitor } from 'mcp-exporter';
-import { z } from 'zod';
-
-function buildServer(): McpServer {
-  const server = new McpServer({ name: 'stateless-example', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Echoes its text', inputSchema: { text: z.string() } }, async ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
-  return server;
-}
+import { buildServer } from './express-sessions.js';
 
 export function createApp(monitor = new McpMonitor()): express.Express {
   const app = express();

@@ -1,17 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses } from '../cli-process.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
-const { listen, v1 } = useTestPeers();
+const { sdkServer, v1 } = useTestPeers();
 const dir = mkdtempSync(join(tmpdir(), 'mcp-exporter-extras-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ENV_SERVER = fileURLToPath(new URL('../fixtures/env-stdio-server.mjs', import.meta.url));
@@ -72,19 +70,7 @@ describe('a stdio child that exits or cannot start', () => {
 describe('proxy --upstream --upstream-header', () => {
   it('sends the headers on every upstream request, the secret one read from a file, and shows only their names', async () => {
     const seen: IncomingHttpHeaders[] = [];
-    const transports = new Map<string, StreamableHTTPServerTransport>();
-    const upstream = createServer((req, res) => {
-      seen.push(req.headers);
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (!transport) {
-        const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void transports.set(sid, fresh) });
-        transport = fresh;
-        void new McpServer({ name: 'up', version: '1' }).connect(fresh);
-      }
-      void transport.handleRequest(req, res);
-    });
-    const url = `${await listen(upstream)}/mcp`;
+    const { url } = await sdkServer(() => new McpServer({ name: 'up', version: '1' }), (req) => void seen.push(req.headers));
     const file = join(dir, 'api-key');
     writeFileSync(file, 'key-5b8d1e\n');
     const proxy = await start(['proxy', '--upstream', url, '--upstream-header', 'Authorization: Bearer tok-a91f', '--upstream-header-file', `X-Api-Key: ${file}`]);

@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module fixture, without types
@@ -12,7 +9,7 @@ import { useCliProcesses } from '../cli-process.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
-const { listen } = useTestPeers();
+const { sdkServer } = useTestPeers();
 const RUNS = 50;
 
 /** Connects, sets the log level at once (no pause), and says whether the server's log notification arrived with the answer. */
@@ -44,18 +41,7 @@ describe(`a client that sets its log level at once hears the answering log notif
   }, 60_000);
 
   it('proxy --upstream, and the same upstream directly', async () => {
-    const transports = new Map<string, StreamableHTTPServerTransport>();
-    const upstream = createServer((req, res) => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (!transport) {
-        const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void transports.set(sid, fresh) });
-        transport = fresh;
-        void (loggingServer() as { connect(t: unknown): Promise<void> }).connect(fresh);
-      }
-      void transport.handleRequest(req, res);
-    });
-    const url = `${await listen(upstream)}/mcp`;
+    const { url } = await sdkServer(() => loggingServer() as { connect(t: never): Promise<void> });
     const proxy = await start(['proxy', '--upstream', url]);
     expect([await race(url), await race(proxy.url)]).toEqual([RUNS, RUNS]);
   }, 60_000);

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +11,7 @@ import { useCliProcesses } from '../cli-process.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
-const { listen } = useTestPeers();
+const { sdkServer } = useTestPeers();
 const FIXTURE = fileURLToPath(new URL('../fixtures/transparency-server.mjs', import.meta.url));
 
 /**
@@ -67,18 +64,7 @@ describe('through the proxy, a client sees what it sees directly, message for me
   });
 
   it('proxy --upstream against the same server over Streamable HTTP', async () => {
-    const transports = new Map<string, StreamableHTTPServerTransport>();
-    const upstream = createServer((req, res) => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (!transport) {
-        const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void transports.set(sid, fresh) });
-        transport = fresh;
-        void (transparencyServer() as { connect(t: unknown): Promise<void> }).connect(fresh);
-      }
-      void transport.handleRequest(req, res);
-    });
-    const url = `${await listen(upstream)}/mcp`;
+    const { url } = await sdkServer(() => transparencyServer() as { connect(t: never): Promise<void> });
     const direct = await script(new StreamableHTTPClientTransport(new URL(url)));
     const proxy = await start(['proxy', '--upstream', url]);
     const proxied = await script(new StreamableHTTPClientTransport(new URL(proxy.url)));

@@ -2,9 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, McpServer as McpServerV2 } from '@modelcontextprotocol/server';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +13,7 @@ import { samples } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
-const { listen, v1, v2 } = useTestPeers();
+const { listen, sdkServer, v1, v2 } = useTestPeers();
 
 /** A server whose `hang` tool never answers; `arrived` resolves once a call reached it. */
 function hangingFactory() {
@@ -57,18 +55,8 @@ describe('calls still pending at shutdown', () => {
 describe('proxy --upstream at SIGTERM', () => {
   it('answers a call still waiting on the upstream with a JSON-RPC error, then exits 0', async () => {
     const { factory, arrived } = hangingFactory();
-    const transports = new Map<string, StreamableHTTPServerTransport>();
-    const upstream = createServer((req, res) => {
-      const id = req.headers['mcp-session-id'];
-      let transport = typeof id === 'string' ? transports.get(id) : undefined;
-      if (!transport) {
-        const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void transports.set(sid, fresh) });
-        transport = fresh;
-        void factory().connect(fresh);
-      }
-      void transport.handleRequest(req, res);
-    });
-    const proxy = await start(['proxy', '--upstream', `${await listen(upstream)}/mcp`]);
+    const upstream = await sdkServer(factory);
+    const proxy = await start(['proxy', '--upstream', upstream.url]);
     const { client } = await v1(proxy.url, 'pending-client');
     const call = client.callTool({ name: 'hang', arguments: {} }).then(
       () => 'answered',
