@@ -42,7 +42,31 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
 
 /** What readJsonBody needs to answer and count a bad body. */
 export interface BodyRefusals {
-  reject(reason: 'parse_error' | 'payload_too_large'): void;
+  reject(reason: 'parse_error' | 'payload_too_large' | 'invalid_request'): void;
+}
+
+/**
+ * Deepest nesting of arrays and objects a request may have. MCP messages are shallow; a body
+ * nested thousands deep would exhaust the stack of whatever walks it next (the SDK's schema
+ * check), so it is refused before anything parses it.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether JSON text nests arrays and objects deeper than `max` (strings are skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
 }
 
 /**
@@ -64,6 +88,12 @@ export async function readJsonBody(
   if (Number(req.headers['content-length']) > maxBytes) return tooLarge();
   const read = await readBody(req, maxBytes);
   if (!read.ok) return read.reason === 'too_large' ? tooLarge() : undefined;
+  // Nesting deeper than the limit takes at least two characters a level: short bodies need no look.
+  if (read.text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(read.text, MAX_JSON_DEPTH)) {
+    refusals.reject('invalid_request');
+    sendJsonRpcError(res, 400, JSONRPC.invalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    return undefined;
+  }
   try {
     return { body: JSON.parse(read.text), text: read.text };
   } catch {
