@@ -39,6 +39,10 @@ export interface MonitoredServerOptions extends McpMonitorOptions {
   sse?: { stream: string; messages: string } | null;
   /** Close sessions silent this long, in seconds; 0 never does. @default 1800 */
   sessionIdleTimeoutSeconds?: number;
+  /** Time a client has to send its request headers, in ms. @default 20000 */
+  headersTimeoutMs?: number;
+  /** Time a client has to send its whole request, in ms (responses may stream longer). @default 60000 */
+  requestTimeoutMs?: number;
   /** TCP port; 0 picks a free one. @default 3000 */
   port?: number;
   /** Bind address. @default '127.0.0.1' */
@@ -150,7 +154,16 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   const separateAdmin = options.adminPort !== undefined;
   const serveAdmin = !separateAdmin && (options.adminRoutes ?? true);
 
-  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // A client must send its headers within headersTimeoutMs and its whole request within
+  // requestTimeoutMs; streams that answer for longer are unaffected (these bound the request,
+  // not the response). Node checks them every connectionsCheckingInterval (30 s unless told),
+  // so the check runs twice a second: a slow client is cut within a second of its limit.
+  const limits = {
+    headersTimeout: options.headersTimeoutMs ?? 20_000,
+    requestTimeout: options.requestTimeoutMs ?? 60_000,
+    connectionsCheckingInterval: 500,
+  };
+  const httpServer = createServer(limits, (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
@@ -167,14 +180,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     }
   });
 
-  const adminServer = separateAdmin ? createServer((req, res) => adminHandler(req, res)) : undefined;
-  for (const server of [httpServer, adminServer]) {
-    if (!server) continue;
-    // A client must send its headers within 20 s and its whole request within 60 s; streams
-    // that answer for longer are unaffected (these bound the request, not the response).
-    server.headersTimeout = 20_000;
-    server.requestTimeout = 60_000;
-  }
+  const adminServer = separateAdmin ? createServer(limits, (req, res) => adminHandler(req, res)) : undefined;
   const port = await listen(httpServer, options.port ?? 3000, bindHost);
   const adminPort = adminServer
     ? await listen(adminServer, options.adminPort ?? 0, bindHost).catch(async (error: unknown) => {
