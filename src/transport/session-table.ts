@@ -19,6 +19,8 @@ export type ServerFactory = () => ConnectableServer | Promise<ConnectableServer>
 /** A session a host serves: its server, and what the table needs to end it. */
 export interface HostedSession {
   readonly server: ConnectableServer;
+  /** The transport it lives on: a session id is good only on its own transport's routes. */
+  readonly transportKind: 'streamable_http' | 'sse';
   /** The session id (a credential: it stays in the transport layer); known once the session is established. */
   id: string | undefined;
   /** The session's opaque reference, what the tracker and everything after it know it by; set with `id`. */

@@ -50,6 +50,7 @@ export class SseHost {
       const transport = new SSEServerTransport(this.messagesPath, res);
       const server = await this.options.serverFactory();
       const session: HostedSession = {
+        transportKind: 'sse',
         server,
         id: undefined,
         ref: undefined,
@@ -92,7 +93,9 @@ export class SseHost {
         return;
       }
       const starting = this.unestablished.get(sessionId);
-      const session = sessions.get(sessionId) ?? starting?.session;
+      // A Streamable HTTP session's id is no SSE session: unknown here, like any other.
+      const found = sessions.get(sessionId);
+      const session = (found?.transportKind === 'sse' ? found : undefined) ?? starting?.session;
       if (!session) {
         tracker.reject('unknown_session');
         sendJsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found: open a new stream with GET /sse');

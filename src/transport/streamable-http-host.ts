@@ -130,7 +130,9 @@ export class StreamableHttpHost {
       return;
     }
 
-    const session = this.sessions.get(sessionId);
+    const found = this.sessions.get(sessionId);
+    // A legacy SSE session's id is no Streamable HTTP session: unknown here, like any other.
+    const session = found?.transportKind === 'streamable_http' ? found : undefined;
     if (!session) {
       tracker.reject('unknown_session');
       sendJsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found: start a new session with an initialize request');
@@ -198,6 +200,7 @@ export class StreamableHttpHost {
 
 /** A Streamable HTTP session; a class, so `handle` is shared by every session rather than a closure each. */
 class StreamableSession implements HostedSession {
+  readonly transportKind = 'streamable_http' as const;
   id: string | undefined = undefined;
   ref: string | undefined = undefined;
   closeReason: CloseReason | undefined = undefined;
