@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchArgs, failWith } from './cli-args.js';
 import type { CallShape } from './http-client.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
 import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
@@ -32,14 +33,10 @@ ${USAGE}
   --help             this text
 `;
 
-const fail = (message: string): never => {
-  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
-  process.exit(2);
-};
-
-function options() {
-  try {
-    return parseArgs({
+const fail = failWith(USAGE);
+const values = benchArgs(
+  () =>
+    parseArgs({
       options: {
         smoke: { type: 'boolean' },
         out: { type: 'string' },
@@ -49,17 +46,10 @@ function options() {
         only: { type: 'string' },
         help: { type: 'boolean' },
       },
-    }).values;
-  } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
-  }
-}
-
-const values = options();
-if (values.help === true) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
+    }),
+  USAGE,
+  HELP,
+);
 const positive = (name: string, text: string | undefined, fallback: number): number => {
   if (text === undefined) return fallback;
   const value = Number(text);

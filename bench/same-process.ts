@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchArgs, failWith } from './cli-args.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
 import { canPin, CORES, pin } from './process-tools.js';
 import type { ServerKind } from './server.js';
@@ -30,9 +31,10 @@ ${USAGE}
   --help               this text
 `;
 
-function options() {
-  try {
-    return parseArgs({
+const fail = failWith(USAGE);
+const values = benchArgs(
+  () =>
+    parseArgs({
       options: {
         smoke: { type: 'boolean' },
         out: { type: 'string' },
@@ -42,22 +44,10 @@ function options() {
         'cpu-prof': { type: 'string' },
         help: { type: 'boolean' },
       },
-    }).values;
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-}
-
-function fail(message: string): never {
-  process.stderr.write(`bench: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const values = options();
-if (values.help === true) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
+    }),
+  USAGE,
+  HELP,
+);
 const smoke = values.smoke === true;
 const out = values.out ?? 'bench-results.json';
 

@@ -1,0 +1,22 @@
+/** A bad option: one line naming it, the usage line, exit code 2. */
+export function failWith(usage: string): (message: string) => never {
+  return (message) => {
+    process.stderr.write(`bench: ${message}\n${usage}\n`);
+    process.exit(2);
+  };
+}
+
+/** Parses the command's options (`parse` calls parseArgs); `--help` prints `help` and exits 0, a bad option fails as failWith says. */
+export function benchArgs<V extends { help?: boolean | undefined }>(parse: () => { values: V }, usage: string, help: string): V {
+  let values: V;
+  try {
+    values = parse().values;
+  } catch (error) {
+    return failWith(usage)(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help === true) {
+    process.stdout.write(help);
+    process.exit(0);
+  }
+  return values;
+}
