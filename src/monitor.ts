@@ -204,7 +204,8 @@ export class McpMonitor {
    * Middleware for express or connect, in front of MCP routes you wrote yourself (the SDK
    * v1 README's app with its own map of transports, a stateless server, one behind your
    * auth): `app.use('/mcp', monitor.middleware())`, after `express.json()` if you use it
-   * and after your auth. It watches each request and its answer from outside, as
+   * and before your auth, so that its refusals are counted (the client id it verifies is
+   * read once the answer starts). It watches each request and its answer from outside, as
    * `nodeHandler` does, and changes nothing your handler sees or writes. A body no parser
    * read yet is read here (up to maxBodyBytes; a bad one is answered 400 or 413 and counted)
    * and left as `req.body`.
