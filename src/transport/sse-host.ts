@@ -103,22 +103,27 @@ export class SseHost {
       }
       const read = await readJsonBody(req, res, this.maxBodyBytes, tracker);
       if (!read) return;
-      if (starting) {
-        const init = initializeParams(read.body);
-        if (init !== undefined) {
-          this.unestablished.delete(sessionId);
-          const ref = sessions.register(sessionId, session);
-          const start: ConnectionStart = { id: ref, transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) };
-          tracker.establish(start);
-          starting.monitored.client = start;
-          starting.monitored.protocolVersion = start.protocolVersion;
-          // The open stream is a request in flight for as long as the session lives.
-          session.inFlight += 1;
-        }
+      // An initialize is a session only once the SDK has taken it (it refuses, say, a wrong Content-Type).
+      const init = starting ? initializeParams(read.body) : undefined;
+      const start: ConnectionStart | undefined = init && { id: '', transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) };
+      if (starting && start) {
+        starting.monitored.client = start;
+        starting.monitored.protocolVersion = start.protocolVersion;
       }
       sessions.begin(session, res);
       await session.handle(req, res, read.body);
-      if (res.statusCode >= 400 && res.statusCode < 500) tracker.reject('invalid_request');
+      if (res.statusCode >= 400 && res.statusCode < 500) {
+        tracker.reject('invalid_request');
+        return;
+      }
+      if (start && this.unestablished.delete(sessionId)) {
+        start.id = sessions.register(sessionId, session);
+        tracker.establish(start);
+        // Established by its GET /sse; this POST is its second request.
+        tracker.touch(start.id);
+        // The open stream is a request in flight for as long as the session lives.
+        session.inFlight += 1;
+      }
     } catch (error) {
       this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'SSE message failed');
       sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');

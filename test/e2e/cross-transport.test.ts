@@ -33,3 +33,21 @@ describe("a session id is good only on its own transport's routes", () => {
     sse.close();
   });
 });
+
+describe('a legacy SSE initialize the SDK refuses', () => {
+  it('counts no session, only the refusal; the same initialize sent right then establishes one', async () => {
+    const server = await demo();
+    const sse = await openSseStream(server.url.replace(/\/mcp$/, '/sse'));
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'sse-client', version: '1' } } });
+    const refused = await fetch(sse.messagesUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: init });
+    expect(refused.status).toBe(400);
+    await refused.text();
+    expect([server.tracker.activeCount, server.tracker.getStats().totalConnections, server.tracker.getStats().connections.length]).toEqual([0, 0, 0]);
+    expect(samples(await scrape(server), 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'))).toEqual([
+      'mcp_server_requests_rejected_total{reason="invalid_request"} 1',
+    ]);
+    expect((await postRaw(sse.messagesUrl, init)).status).toBe(202);
+    expect(server.tracker.getStats().connections.map((c) => [c.clientName, c.transport])).toEqual([['sse-client', 'sse']]);
+    sse.close();
+  });
+});
