@@ -212,7 +212,18 @@ export class McpMonitor {
    */
   middleware(): NodeMiddleware {
     return (req, res, next) => {
-      this.watchNode(req, res, next).catch((error: unknown) => next(error));
+      // Hands on once: a failure after the user's routes have the request is logged, not passed
+      // to the app's error handler a second time (the answer is theirs by then).
+      let handedOn = false;
+      const handOn = (error?: unknown): void => {
+        if (handedOn) return;
+        handedOn = true;
+        next(error);
+      };
+      this.watchNode(req, res, handOn).catch((error: unknown) => {
+        if (handedOn) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'monitoring an MCP request failed');
+        else handOn(error);
+      });
     };
   }
 
