@@ -4,7 +4,7 @@ import { JSONRPC, sendJsonRpcError } from './http-answers.js';
 /** 4 MiB: the SDK's own default cap for a request body. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-export type BodyResult = { ok: true; text: string } | { ok: false; reason: 'too_large' | 'aborted' };
+export type BodyResult = { ok: true; text: string } | { ok: false; reason: 'too_large' | 'aborted'; size: number };
 
 /** Reads a request body up to `maxBytes`; past that it stops reading and says so. */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
@@ -24,20 +24,46 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) {
-        // Stop buffering; the caller answers 413 and the socket is closed after it.
+        // Stop buffering; the caller answers 413 and drains the rest (drainRefused).
         req.pause();
-        finish({ ok: false, reason: 'too_large' });
+        finish({ ok: false, reason: 'too_large', size });
         return;
       }
       chunks.push(chunk);
     };
     const onEnd = (): void => finish({ ok: true, text: Buffer.concat(chunks, size).toString('utf8') });
-    const onAbort = (): void => finish({ ok: false, reason: 'aborted' });
+    const onAbort = (): void => finish({ ok: false, reason: 'aborted', size });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onAbort);
     req.on('aborted', onAbort);
   });
+}
+
+/**
+ * How much of a refused body is still read and thrown away after the cap. A client (fetch
+ * among them) that is still uploading when its 413 arrives sees that answer only if the
+ * server keeps reading: closing the socket under its upload gives it EPIPE instead. Past
+ * this much the connection is closed; the request timeout bounds the time it may take.
+ */
+export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the rest of a refused body into nothing, up to `limit` more bytes; past that the
+ * socket is destroyed. Returns false when the declared length is already past the limit:
+ * the answer should then close the connection.
+ */
+export function drainRefused(req: IncomingMessage, alreadyRead: number, limit = DRAIN_LIMIT_BYTES): boolean {
+  const declared = Number(req.headers['content-length']);
+  if (declared - alreadyRead > limit) return false;
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > limit) req.socket.destroy();
+  });
+  req.on('error', () => {});
+  req.resume();
+  return true;
 }
 
 /** What readJsonBody needs to answer and count a bad body. */
@@ -80,14 +106,15 @@ export async function readJsonBody(
   maxBytes: number,
   refusals: BodyRefusals,
 ): Promise<{ body: unknown; text: string } | undefined> {
-  const tooLarge = (): undefined => {
+  const tooLarge = (alreadyRead: number): undefined => {
     refusals.reject('payload_too_large');
-    sendJsonRpcError(res, 413, JSONRPC.serverError, `Payload too large: the limit is ${maxBytes} bytes`, { Connection: 'close' });
+    const keep = drainRefused(req, alreadyRead);
+    sendJsonRpcError(res, 413, JSONRPC.serverError, `Payload too large: the limit is ${maxBytes} bytes`, keep ? {} : { Connection: 'close' });
     return undefined;
   };
-  if (Number(req.headers['content-length']) > maxBytes) return tooLarge();
+  if (Number(req.headers['content-length']) > maxBytes) return tooLarge(0);
   const read = await readBody(req, maxBytes);
-  if (!read.ok) return read.reason === 'too_large' ? tooLarge() : undefined;
+  if (!read.ok) return read.reason === 'too_large' ? tooLarge(read.size) : undefined;
   // Nesting deeper than the limit takes at least two characters a level: short bodies need no look.
   if (read.text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(read.text, MAX_JSON_DEPTH)) {
     refusals.reject('invalid_request');
