@@ -12,6 +12,12 @@ import { handleProbe } from './http/probes.js';
 import { McpMonitor, type McpMonitorOptions } from './monitor.js';
 import { sendJson } from './transport/http-answers.js';
 import type { FetchHandler, NodeRelay } from './transport/http-exchange-monitor.js';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
+  DEFAULT_PING_INTERVAL_SECONDS,
+  DEFAULT_PING_TIMEOUT_SECONDS,
+  TCP_KEEPALIVE_DELAY_MS,
+} from './transport/liveness.js';
 import { createRequestGuard } from './transport/request-guard.js';
 import { SessionTable, type ServerFactory } from './transport/session-table.js';
 import { SseHost } from './transport/sse-host.js';
@@ -35,10 +41,22 @@ export interface MonitoredServerOptions extends McpMonitorOptions {
   endpointHandler?: FetchHandler & Partial<NodeRelay> & { close?(): Promise<void> };
   /** The tools the server offers, when known without asking the factory; otherwise one server from it is asked at start. @default listed at start */
   tools?: readonly ToolSummary[];
-  /** Legacy HTTP+SSE transport paths; null turns it off. @default { stream: '/sse', messages: '/messages' } */
-  sse?: { stream: string; messages: string } | null;
+  /**
+   * Legacy HTTP+SSE transport paths; null turns it off. A stream whose client sends no
+   * initialize within `initializeTimeoutMs` is closed. @default { stream: '/sse', messages: '/messages', initializeTimeoutMs: 30000 }
+   */
+  sse?: { stream: string; messages: string; initializeTimeoutMs?: number } | null;
   /** Close sessions silent this long, in seconds; 0 never does. @default 1800 */
   sessionIdleTimeoutSeconds?: number;
+  /** Write an SSE comment on each legacy SSE stream this often, in seconds; 0 never. @default 15 */
+  heartbeatIntervalSeconds?: number;
+  /**
+   * Send an MCP `ping` to each session holding a stream open (legacy SSE, a Streamable HTTP
+   * GET stream) this often, in seconds; 0 never. @default 60
+   */
+  pingIntervalSeconds?: number;
+  /** Close a session whose client does not answer its ping within this many seconds, as `ping_timeout`. @default 10 */
+  pingTimeoutSeconds?: number;
   /** Time a client has to send its request headers, in ms. @default 20000 */
   headersTimeoutMs?: number;
   /** Time a client has to send its whole request, in ms (responses may stream longer). @default 60000 */
@@ -128,6 +146,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     tracker,
     logger,
     idleTimeoutMs: (options.sessionIdleTimeoutSeconds ?? 1800) * 1000,
+    heartbeatIntervalMs: (options.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS) * 1000,
+    pingIntervalMs: (options.pingIntervalSeconds ?? DEFAULT_PING_INTERVAL_SECONDS) * 1000,
+    pingTimeoutMs: (options.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_SECONDS) * 1000,
     maxSessions: options.maxSessions,
     now: options.now,
   });
@@ -147,7 +168,16 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
-    ? new SseHost({ serverFactory: options.serverFactory, tracker, sessions, clientIp, logger, messagesPath: ssePaths.messages, maxBodyBytes: options.maxBodyBytes })
+    ? new SseHost({
+        serverFactory: options.serverFactory,
+        tracker,
+        sessions,
+        clientIp,
+        logger,
+        messagesPath: ssePaths.messages,
+        maxBodyBytes: options.maxBodyBytes,
+        initializeTimeoutMs: ssePaths.initializeTimeoutMs,
+      })
     : undefined;
 
   const adminHandler = monitor.adminHandler;
@@ -158,10 +188,14 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   // requestTimeoutMs; streams that answer for longer are unaffected (these bound the request,
   // not the response). Node checks them every connectionsCheckingInterval (30 s unless told),
   // so the check runs twice a second: a slow client is cut within a second of its limit.
+  // Every accepted socket has TCP keepalive, so a peer gone without a FIN is found even where
+  // nothing is written (Linux then probes 9 times, 75 s apart).
   const limits = {
     headersTimeout: options.headersTimeoutMs ?? 20_000,
     requestTimeout: options.requestTimeoutMs ?? 60_000,
     connectionsCheckingInterval: 500,
+    keepAlive: true,
+    keepAliveInitialDelay: TCP_KEEPALIVE_DELAY_MS,
   };
   const httpServer = createServer(limits, (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';

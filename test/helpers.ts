@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Registry } from 'prom-client';
 import { afterEach } from 'vitest';
 import type { Logger } from '../src/core/logger.js';
+import type { ClosedConnectionInfo } from '../src/core/types.js';
 import { sessionRef } from '../src/core/session-ref.js';
 import { createDemoServer } from '../src/demo/demo-server.js';
 import { startMonitoredServer, type MonitoredServer, type MonitoredServerOptions } from '../src/server.js';
@@ -188,4 +189,23 @@ export function rawRequest(url: string, method: string, headers: Record<string, 
 /** POSTs an MCP message with the headers a client sends plus `headers`, over node:http (so a Host header is sent as given). */
 export function postMessage(url: string, body: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
   return rawRequest(url, 'POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, [body]);
+}
+
+/** Keeps every connection close a monitor hears, in order; `next(n)` waits until there are n. */
+export function closeWatcher() {
+  const seen: ClosedConnectionInfo[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    monitor: {
+      onConnectionClosed: (_id: string, _ms: number, info: ClosedConnectionInfo) => {
+        seen.push(info);
+        wake?.();
+      },
+    },
+    seen,
+    async next(count: number): Promise<ClosedConnectionInfo[]> {
+      while (seen.length < count) await new Promise<void>((resolve) => (wake = resolve));
+      return seen.slice(0, count);
+    },
+  };
 }

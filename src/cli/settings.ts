@@ -19,6 +19,12 @@ export interface Settings {
   adminPort: number | undefined;
   adminToken: string | undefined;
   sessionIdleTimeoutSeconds: number;
+  /** SSE comment on idle legacy SSE streams this often; 0: never. */
+  heartbeatIntervalSeconds: number;
+  /** MCP ping to each session holding a stream open this often; 0: never. */
+  pingIntervalSeconds: number;
+  /** A session whose client does not answer its ping within this is closed as ping_timeout. */
+  pingTimeoutSeconds: number;
   metricsBackend: MetricsBackend;
   ipMasking: IpMaskingMode;
   historyLimit: number;
@@ -140,6 +146,9 @@ export const DEFINITIONS = [
   { key: 'adminPort', flag: 'admin-port', env: 'MCP_ADMIN_PORT', shown: '', help: 'Serve /metrics and /api/mcp/* only on this port, apart from /mcp.', parse: port(true) },
   { key: 'adminToken', flag: 'admin-token', env: 'MCP_ADMIN_TOKEN', shown: '', help: 'Bearer token required on /metrics and /api/mcp/* (or MCP_ADMIN_TOKEN_FILE).', parse: token },
   { key: 'sessionIdleTimeoutSeconds', flag: 'session-idle-timeout', env: 'MCP_SESSION_IDLE_TIMEOUT', shown: '1800', help: 'Close sessions silent this many seconds (0: never).', parse: wholeNumber(0, 604800, ' seconds') },
+  { key: 'heartbeatIntervalSeconds', flag: 'heartbeat-interval', env: 'MCP_HEARTBEAT_INTERVAL', shown: '15', help: 'Write an SSE comment on each legacy /sse stream this many seconds (0: never).', parse: wholeNumber(0, 86400, ' seconds') },
+  { key: 'pingIntervalSeconds', flag: 'ping-interval', env: 'MCP_PING_INTERVAL', shown: '60', help: 'Send an MCP ping to each session holding a stream open this many seconds (0: never).', parse: wholeNumber(0, 86400, ' seconds') },
+  { key: 'pingTimeoutSeconds', flag: 'ping-timeout', env: 'MCP_PING_TIMEOUT', shown: '10', help: 'Close a session (reason ping_timeout) whose client does not answer its ping within this many seconds.', parse: wholeNumber(1, 3600, ' seconds') },
   { key: 'metricsBackend', flag: 'metrics-backend', env: 'MCP_METRICS_BACKEND', shown: 'prom-client', help: `Metrics library: ${METRICS_BACKENDS.join(', ')}.`, parse: oneOf(METRICS_BACKENDS) },
   { key: 'ipMasking', flag: 'ip-masking', env: 'MCP_IP_MASKING', shown: 'truncate', help: 'How client addresses are shown: none, truncate (/24, /48) or hash.', parse: oneOf(IP_MASKING_MODES) },
   { key: 'historyLimit', flag: 'history-limit', env: 'MCP_CONNECTION_HISTORY_LIMIT', shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
@@ -166,6 +175,9 @@ export const DEFAULTS: Settings = {
   adminPort: undefined,
   adminToken: undefined,
   sessionIdleTimeoutSeconds: 1800,
+  heartbeatIntervalSeconds: 15,
+  pingIntervalSeconds: 60,
+  pingTimeoutSeconds: 10,
   metricsBackend: 'prom-client',
   ipMasking: 'truncate',
   historyLimit: 1000,

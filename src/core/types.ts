@@ -14,7 +14,7 @@ export type TransportKind = 'streamable_http' | 'sse' | 'stdio';
 export type ConnectionKind = 'session' | 'subscription';
 
 /** Why a connection ended. */
-export type CloseReason = 'client_delete' | 'idle_timeout' | 'server_shutdown' | 'transport_error';
+export type CloseReason = 'client_delete' | 'idle_timeout' | 'ping_timeout' | 'server_shutdown' | 'transport_error';
 
 /** Why a request was refused before it reached a session's server. */
 export type RejectReason =
@@ -30,7 +30,7 @@ export type RejectReason =
   | 'header_mismatch'
   | 'missing_capability';
 
-export const CLOSE_REASONS: readonly CloseReason[] = ['client_delete', 'idle_timeout', 'server_shutdown', 'transport_error'];
+export const CLOSE_REASONS: readonly CloseReason[] = ['client_delete', 'idle_timeout', 'ping_timeout', 'server_shutdown', 'transport_error'];
 export const REJECT_REASONS: readonly RejectReason[] = [
   'unknown_session',
   'missing_session',

@@ -44,6 +44,13 @@ const monotonicNow = (): number => performance.now();
 
 type Message = JsonRpcLike & { id?: RequestId };
 
+/** What came of a liveness ping: the client answered, did not within the timeout, or the ping could not be sent. */
+export type PingOutcome = 'answered' | 'silent' | 'unsent';
+
+/** Ids of liveness pings: a prefix no SDK uses (they number their requests) and a counter. */
+const PING_PREFIX = 'mcp-exporter-ping-';
+let pingsSent = 0;
+
 /**
  * Wraps an SDK transport to time every JSON-RPC request from arrival (onmessage) to its
  * response (send), for any transport: Streamable HTTP, SSE, a proxy's upstream. Requests
@@ -68,6 +75,8 @@ export class MonitoredTransport implements Transport {
   client: ClientFacts = UNKNOWN_CLIENT;
   /** The version the operations are served under: the session's negotiated one. */
   protocolVersion = '';
+  /** The liveness ping waiting for its answer, if one is. */
+  private pingWait: { id: string; answered: () => void } | undefined;
 
   constructor(
     readonly inner: Transport,
@@ -77,6 +86,11 @@ export class MonitoredTransport implements Transport {
   ) {
     inner.onmessage = (message, extra) => {
       const m = message as Message;
+      // The answer to our own ping is ours: the server never asked, so it never sees it.
+      if (this.pingWait !== undefined && m.method === undefined && m.id === this.pingWait.id) {
+        this.pingWait.answered();
+        return;
+      }
       if (typeof m.method === 'string' && m.id !== undefined) {
         const method = mcpMethod(m.method);
         const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
@@ -127,6 +141,36 @@ export class MonitoredTransport implements Transport {
     if (this.slot) ids.push(this.slot.id);
     if (this.more) ids.push(...this.more.keys());
     await Promise.all(ids.map((id) => this.send({ jsonrpc: '2.0', id, error: { code, message } }).catch(() => {})));
+  }
+
+  /**
+   * Sends the client an MCP `ping` and waits up to `timeoutMs` for its answer (an error
+   * answer counts: the client is there). The server never sees the ping or its answer.
+   * Only for a transport that can reach the client now (an open stream).
+   */
+  ping(timeoutMs: number): Promise<PingOutcome> {
+    if (this.pingWait !== undefined) return Promise.resolve('unsent');
+    const id = `${PING_PREFIX}${++pingsSent}`;
+    return new Promise<PingOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pingWait = undefined;
+        resolve('silent');
+      }, timeoutMs);
+      timer.unref();
+      this.pingWait = {
+        id,
+        answered: () => {
+          clearTimeout(timer);
+          this.pingWait = undefined;
+          resolve('answered');
+        },
+      };
+      this.inner.send({ jsonrpc: '2.0', id, method: 'ping' }).catch(() => {
+        clearTimeout(timer);
+        this.pingWait = undefined;
+        resolve('unsent');
+      });
+    });
   }
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {

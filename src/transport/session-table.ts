@@ -5,6 +5,7 @@ import { sessionRef } from '../core/session-ref.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError } from './http-answers.js';
+import { Heartbeats } from './liveness.js';
 import type { MonitoredTransport } from './monitored-transport.js';
 
 /** What a server factory must return: an McpServer or a low-level Server both fit. */
@@ -33,8 +34,14 @@ export interface HostedSession {
   responseClosed: (() => void) | undefined;
   /** Hands one HTTP request of this session to its SDK transport. */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
-  /** The session's monitored transport: at shutdown it answers what is still pending. */
+  /** The session's monitored transport: at shutdown it answers what is still pending; the liveness check pings through it. */
   monitored?: MonitoredTransport | undefined;
+  /** Streams open to the client (the legacy SSE stream, a Streamable HTTP GET stream): what a ping can reach it by. */
+  streams?: number;
+  /** A legacy SSE stream whose client has not initialized yet: it holds no --max-sessions slot. */
+  awaitingInitialize?: boolean;
+  /** A liveness ping is out. */
+  pinging?: boolean;
 }
 
 /** What a request still pending at shutdown is answered with. */
@@ -47,6 +54,12 @@ export interface SessionTableOptions {
   idleTimeoutMs?: number;
   /** Sessions open or being set up at most; new ones get 503 past it. 0: no limit. @default 0 */
   maxSessions?: number;
+  /** SSE comment on every open stream this often, in ms; 0 never. @default 0 */
+  heartbeatIntervalMs?: number;
+  /** MCP ping to every session holding a stream open this often, in ms; 0 never. @default 0 */
+  pingIntervalMs?: number;
+  /** A session whose client does not answer its ping in this many ms is closed as ping_timeout. @default 10000 */
+  pingTimeoutMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -63,6 +76,11 @@ export class SessionTable {
   private readonly idleTimeoutMs: number;
   private readonly now: () => number;
   private reaper: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private readonly pingTimeoutMs: number;
+  private readonly heartbeats: Heartbeats;
+  /** Legacy SSE streams in `live` whose client has not initialized yet. */
+  private awaiting = 0;
   private closingAll = false;
 
   constructor(private readonly options: SessionTableOptions) {
@@ -73,6 +91,12 @@ export class SessionTable {
       const every = Math.min(30_000, Math.max(100, Math.floor(this.idleTimeoutMs / 10)));
       this.reaper = setInterval(() => void this.closeIdle(), every);
       this.reaper.unref();
+    }
+    this.heartbeats = new Heartbeats(options.heartbeatIntervalMs ?? 0);
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 10_000;
+    if ((options.pingIntervalMs ?? 0) > 0) {
+      this.pinger = setInterval(() => this.pingAll(), options.pingIntervalMs);
+      this.pinger.unref();
     }
   }
 
@@ -89,14 +113,17 @@ export class SessionTable {
   /**
    * Whether a new session may start. If not, answers 503 with a JSON-RPC error (shutting
    * down, or at --max-sessions, counted as too_many_sessions); sessions already open go on.
+   * A legacy SSE stream opened before its initialize (`awaitingInitialize`) is admitted past
+   * --max-sessions and asks again at its initialize.
    */
-  admit(res: ServerResponse): boolean {
+  admit(res: ServerResponse, awaitingInitialize = false): boolean {
     if (this.closingAll) {
       sendJsonRpcError(res, 503, JSONRPC.serverError, 'Server is shutting down', { Connection: 'close' });
       return false;
     }
     const max = this.options.maxSessions ?? 0;
-    if (max > 0 && this.live.size >= max) {
+    // A legacy SSE stream takes its slot at its initialize: a stream that never sends one blocks nobody.
+    if (!awaitingInitialize && max > 0 && this.live.size - this.awaiting >= max) {
       this.options.tracker.reject('too_many_sessions');
       sendJsonRpcError(res, 503, JSONRPC.serverError, `Too many sessions: this server holds at most ${max}; try again later`, {
         'Retry-After': '5',
@@ -108,6 +135,43 @@ export class SessionTable {
 
   add(session: HostedSession): void {
     this.live.add(session);
+    if (session.awaitingInitialize) this.awaiting += 1;
+  }
+
+  /** A legacy SSE stream's client initialized: from now on it holds a --max-sessions slot. */
+  initialized(session: HostedSession): void {
+    if (!session.awaitingInitialize) return;
+    session.awaitingInitialize = false;
+    this.awaiting -= 1;
+  }
+
+  /**
+   * A stream to the client is open on `res`: while one is open the session's client is
+   * pinged. `heartbeats` when nobody else writes them (the SDK v1's Streamable HTTP
+   * transport does, every 15 s; its legacy SSE transport does not).
+   */
+  openStream(session: HostedSession, res: ServerResponse, heartbeats: boolean): void {
+    if (res.writableEnded) return;
+    if (heartbeats) this.heartbeats.add(res);
+    session.streams = (session.streams ?? 0) + 1;
+    res.once('close', () => {
+      session.streams = (session.streams ?? 1) - 1;
+    });
+  }
+
+  /** Pings the client of every open session holding a stream; closes the ones that stay silent. */
+  private pingAll(): void {
+    for (const session of this.byId.values()) {
+      const monitored = session.monitored;
+      if (!monitored || session.pinging || !session.streams) continue;
+      session.pinging = true;
+      void monitored.ping(this.pingTimeoutMs).then((outcome) => {
+        session.pinging = false;
+        // Silent with no stream left proves nothing (the ping may have had no way to the client).
+        // The close is logged with its reason, like every session's.
+        if (outcome === 'silent' && session.streams && this.live.has(session) && !this.closingAll) void this.close(session, 'ping_timeout');
+      });
+    }
   }
 
   /** The session is established under `id`; returns the reference the tracker is to know it by. */
@@ -166,6 +230,7 @@ export class SessionTable {
   /** Records the end of a session once, whoever ended it; false if it was recorded already. */
   private record(session: HostedSession): boolean {
     if (!this.live.delete(session)) return false;
+    if (session.awaitingInitialize) this.awaiting -= 1;
     if (session.id === undefined || session.ref === undefined) return true;
     this.byId.delete(session.id);
     this.options.tracker.close(session.ref, session.closeReason ?? 'transport_error');
@@ -176,6 +241,8 @@ export class SessionTable {
   async closeAll(reason: CloseReason): Promise<void> {
     this.closingAll = true;
     if (this.reaper) clearInterval(this.reaper);
+    if (this.pinger) clearInterval(this.pinger);
+    this.heartbeats.stop();
     await Promise.all([...this.live].map((session) => this.close(session, reason)));
   }
 

@@ -20,6 +20,17 @@ export interface SseHostOptions {
   messagesPath?: string;
   /** Largest request body accepted. @default 4 MiB */
   maxBodyBytes?: number;
+  /** A stream whose client sends no initialize within this many ms is closed (counted as missing_session). @default 30000 */
+  initializeTimeoutMs?: number;
+}
+
+/** Streams awaiting their initialize at most; a new one past it closes the oldest. */
+export const MAX_AWAITING_STREAMS = 256;
+
+interface Awaiting {
+  session: HostedSession;
+  monitored: MonitoredTransport;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -28,8 +39,12 @@ export interface SseHostOptions {
  * name) and ends when its stream ends; the open stream keeps it from idling out.
  */
 export class SseHost {
-  /** Streams opened whose client has not sent initialize yet, with the transport that times their operations. */
-  private readonly unestablished = new Map<string, { session: HostedSession; monitored: MonitoredTransport }>();
+  /**
+   * Streams opened whose client has not sent initialize yet, oldest first, with the
+   * transport that times their operations. They hold no --max-sessions slot; each is
+   * closed when its initialize does not come in time, or when too many wait.
+   */
+  private readonly unestablished = new Map<string, Awaiting>();
   private readonly messagesPath: string;
   private readonly maxBodyBytes: number;
 
@@ -45,11 +60,12 @@ export class SseHost {
       sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: open the stream with GET', { Allow: 'GET' });
       return;
     }
-    if (!sessions.admit(res)) return;
+    if (!sessions.admit(res, true)) return;
     try {
       const transport = new SSEServerTransport(this.messagesPath, res);
       const server = await this.options.serverFactory();
       const session: HostedSession = {
+        awaitingInitialize: true,
         transportKind: 'sse',
         server,
         id: undefined,
@@ -63,19 +79,42 @@ export class SseHost {
       const monitored = new MonitoredTransport(transport, 'sse', tracker);
       session.monitored = monitored;
       sessions.add(session);
-      this.unestablished.set(pendingId, { session, monitored });
+      const oldest = this.unestablished.size >= MAX_AWAITING_STREAMS ? this.unestablished.keys().next().value : undefined;
+      if (oldest !== undefined) this.drop(oldest);
+      const timer = setTimeout(() => this.drop(pendingId), this.options.initializeTimeoutMs ?? 30_000);
+      timer.unref();
+      this.unestablished.set(pendingId, { session, monitored, timer });
       monitored.onclose = () => {
-        this.unestablished.delete(pendingId);
+        this.forget(pendingId);
         // The stream ended and nobody on this side asked for it: the client left.
         session.closeReason ??= 'client_delete';
         sessions.finish(session);
       };
       monitored.onerror = (error) => logger.debug({ err: error.message }, 'SSE transport reported an error');
       await server.connect(monitored);
+      // The SDK has written the stream's head and its endpoint event; it writes no heartbeats.
+      sessions.openStream(session, res, true);
     } catch (error) {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'opening an SSE session failed');
       sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');
     }
+  }
+
+  /** Stops waiting for a stream's initialize. */
+  private forget(pendingId: string): Awaiting | undefined {
+    const awaiting = this.unestablished.get(pendingId);
+    if (awaiting === undefined) return undefined;
+    this.unestablished.delete(pendingId);
+    clearTimeout(awaiting.timer);
+    return awaiting;
+  }
+
+  /** Closes a stream whose client never initialized (too slow, or too many waiting): no session, a refusal. */
+  private drop(pendingId: string): void {
+    const awaiting = this.forget(pendingId);
+    if (awaiting === undefined) return;
+    this.options.tracker.reject('missing_session');
+    void this.options.sessions.close(awaiting.session, 'transport_error');
   }
 
   /** POST /messages?sessionId=. Never rejects. */
@@ -107,6 +146,12 @@ export class SseHost {
       const init = starting ? initializeParams(read.body) : undefined;
       const start: ConnectionStart | undefined = init && { id: '', transport: 'sse', ...sessionFacts(req, init, this.options.clientIp(req)) };
       if (starting && start) {
+        // The stream takes its --max-sessions slot now; past it the stream is closed too.
+        if (!sessions.admit(res)) {
+          this.forget(sessionId);
+          void sessions.close(session, 'transport_error');
+          return;
+        }
         starting.monitored.client = start;
         starting.monitored.protocolVersion = start.protocolVersion;
       }
@@ -116,7 +161,8 @@ export class SseHost {
         tracker.reject('invalid_request');
         return;
       }
-      if (start && this.unestablished.delete(sessionId)) {
+      if (start && this.forget(sessionId)) {
+        sessions.initialized(session);
         start.id = sessions.register(sessionId, session);
         tracker.establish(start);
         // Established by its GET /sse; this POST is its second request.

@@ -139,6 +139,8 @@ export class StreamableHttpHost {
       return;
     }
     this.sessions.begin(session, res);
+    // A GET is the session's stream to the client (the SDK writes its heartbeats); one it refuses closes at once.
+    if (method === 'GET') this.sessions.openStream(session, res, false);
     await session.handle(req, res, body);
     this.countRefusal(res);
   }

@@ -7,32 +7,13 @@ import type { ClosedConnectionInfo, ConnectionInfo } from '../../src/core/types.
 import { createDemoModernHandler, createDemoServerV2 } from '../../src/demo/demo-server-v2.js';
 import type { ClientInfo } from '../../src/core/recent-clients.js';
 import { useCliProcesses } from '../cli-process.js';
-import { adminUrl, getJson, samples, scrape, useDemoServers } from '../helpers.js';
+import { adminUrl, closeWatcher, getJson, samples, scrape, useDemoServers } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { demo, onCleanup } = useDemoServers();
 const { start } = useCliProcesses();
 
 const { v2: v2Client } = useTestPeers();
-
-/** Calls every connection close a monitor hears, in order, and waits for the next one. */
-function closeWatcher() {
-  const seen: ClosedConnectionInfo[] = [];
-  let wake: (() => void) | undefined;
-  return {
-    monitor: {
-      onConnectionClosed: (_id: string, _ms: number, info: ClosedConnectionInfo) => {
-        seen.push(info);
-        wake?.();
-      },
-    },
-    seen,
-    async next(count: number): Promise<ClosedConnectionInfo[]> {
-      while (seen.length < count) await new Promise<void>((resolve) => (wake = resolve));
-      return seen.slice(0, count);
-    },
-  };
-}
 
 const MODERN = '2026-07-28';
 const envelope = (name = 'raw-modern', protocolVersion = MODERN) => ({

@@ -60,10 +60,12 @@ function labelValues(exposition: string, name: string, label: string): Set<strin
 const ZERO_CLOSED = [
   'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 0',
   'mcp_server_sessions_closed_total{transport="streamable_http",reason="idle_timeout"} 0',
+  'mcp_server_sessions_closed_total{transport="streamable_http",reason="ping_timeout"} 0',
   'mcp_server_sessions_closed_total{transport="streamable_http",reason="server_shutdown"} 0',
   'mcp_server_sessions_closed_total{transport="streamable_http",reason="transport_error"} 0',
   'mcp_server_sessions_closed_total{transport="sse",reason="client_delete"} 0',
   'mcp_server_sessions_closed_total{transport="sse",reason="idle_timeout"} 0',
+  'mcp_server_sessions_closed_total{transport="sse",reason="ping_timeout"} 0',
   'mcp_server_sessions_closed_total{transport="sse",reason="server_shutdown"} 0',
   'mcp_server_sessions_closed_total{transport="sse",reason="transport_error"} 0',
 ];
@@ -197,10 +199,12 @@ describe('PromClientMonitor', () => {
     expect(samples(text, 'mcp_server_sessions_closed_total')).toEqual([
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="client_delete"} 0',
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="idle_timeout"} 0',
+      'mcp_server_sessions_closed_total{transport="streamable_http",reason="ping_timeout"} 0',
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="server_shutdown"} 1',
       'mcp_server_sessions_closed_total{transport="streamable_http",reason="transport_error"} 0',
       'mcp_server_sessions_closed_total{transport="sse",reason="client_delete"} 0',
       'mcp_server_sessions_closed_total{transport="sse",reason="idle_timeout"} 1',
+      'mcp_server_sessions_closed_total{transport="sse",reason="ping_timeout"} 0',
       'mcp_server_sessions_closed_total{transport="sse",reason="server_shutdown"} 0',
       'mcp_server_sessions_closed_total{transport="sse",reason="transport_error"} 0',
     ]);
