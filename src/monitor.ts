@@ -19,6 +19,7 @@ import { PromClientMonitor } from './metrics/prom-client-monitor.js';
 import { toWebRequest, writeWebResponse } from './transport/fetch-bridge.js';
 import { HttpExchangeMonitor, type ExchangeFacts, type FetchHandler } from './transport/http-exchange-monitor.js';
 import { tapResponse } from './transport/node-tap.js';
+import { keepAlive } from './transport/liveness.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './transport/read-body.js';
 import { MonitoredStdioTransport } from './transport/stdio-session.js';
 
@@ -172,6 +173,7 @@ export class McpMonitor {
   nodeHandler(handler: FetchHandler): NodeHandler {
     const inner = this.exchanges.unwrap(handler);
     return async (req, res, parsedBody) => {
+      keepAlive(req.socket);
       try {
         let body = typeof parsedBody === 'function' ? undefined : parsedBody;
         let text: string | undefined;
@@ -228,6 +230,7 @@ export class McpMonitor {
   }
 
   private async watchNode(req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    keepAlive(req.socket);
     let body = req.body;
     if (body === undefined && req.method === 'POST' && !req.readableEnded) {
       const read = await readJsonBody(req, res, this.maxBodyBytes, this.tracker);

@@ -134,3 +134,47 @@ describe('npm run bench:same-process -- --smoke (every server in one process)', 
     expect(stderr).toContain('tools/call 4/4 rounds: bare ');
   }, 240_000);
 });
+
+describe('npm run bench:soak -- --smoke (held and churned sessions against serve, counts checked)', () => {
+  it('ends every session the way its client left, and every count the server reports is the clients\' own', async () => {
+    const out = join(dir, 'soak.json');
+    const { code, stdout, stderr } = await npm('bench:soak', ['--smoke', '--out', out]);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { held: number; churn: number; checks: { what: string; expected: number; got: number }[]; heaps: Record<string, unknown> };
+    expect([result.held, result.churn, Object.keys(result.heaps)]).toEqual([20, 200, ['start', 'held', 'afterHeld', 'end']]);
+    // 200 warm-up sessions, 20 held (14 Streamable HTTP, 6 SSE), then 200 churned, 20 of each way
+    // but DELETE (80), the 20 killed ones half SSE and half Streamable HTTP.
+    const calls = result.checks.find((c) => c.what === 'tools/call operations')?.expected ?? 0;
+    const fds = result.checks.find((c) => c.what === 'open file descriptors, end against start');
+    expect(fds && fds.got === fds.expected, JSON.stringify(fds)).toBe(true);
+    expect(result.checks.filter((c) => c !== fds).map((c) => `${c.what}: ${c.got}`)).toEqual([
+      'sessions opened, streamable_http: 364',
+      'sessions closed, streamable_http, client_delete: 294',
+      'sessions closed, streamable_http, idle_timeout: 50',
+      'sessions closed, streamable_http, ping_timeout: 20',
+      'sessions closed, streamable_http, server_shutdown: 0',
+      'sessions closed, streamable_http, transport_error: 0',
+      'sessions opened, sse: 56',
+      'sessions closed, sse, client_delete: 36',
+      'sessions closed, sse, idle_timeout: 0',
+      'sessions closed, sse, ping_timeout: 20',
+      'sessions closed, sse, server_shutdown: 0',
+      'sessions closed, sse, transport_error: 0',
+      'sessions active: 0',
+      'held sessions active at the end of the hold: 20',
+      'held calls that failed: 0',
+      `tools/call operations: ${calls}`,
+      'requests refused: 0',
+    ]);
+    // At least one call from each held client, plus 100 from the churn and 200 from the warm-up.
+    expect(calls).toBeGreaterThanOrEqual(20 + 100 + 200);
+    expect(result.checks.filter((c) => c.expected !== c.got)).toEqual([]);
+    expect(stdout).not.toContain('MISMATCH');
+    expect(stderr).toContain('18 of 18 checks exact');
+  }, 120_000);
+
+  it('refuses a bad option with one line and exit code 2', () => {
+    const soak = spawnSync(process.execPath, ['dist-bench/bench/soak.js', '--churn', '5'], { cwd: ROOT, encoding: 'utf8' });
+    expect([soak.status, soak.stderr.split('\n')[0]]).toEqual([2, 'bench: --churn must be a whole number of at least 10, got "5"']);
+  });
+});

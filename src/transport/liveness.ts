@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * How long-lived streams are kept honest, and how a peer that is gone is found:
@@ -21,6 +22,15 @@ export const DEFAULT_PING_TIMEOUT_SECONDS = 10;
 export const TCP_KEEPALIVE_DELAY_MS = 60_000;
 
 const HEARTBEAT = ': keepalive\n\n';
+
+const keptAlive = new WeakSet<Socket>();
+
+/** Turns TCP keepalive on for a socket of a server this project did not create (a library user's), once. */
+export function keepAlive(socket: Socket): void {
+  if (keptAlive.has(socket)) return;
+  keptAlive.add(socket);
+  socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
+}
 
 /** Writes an SSE comment on every registered stream each interval; one timer for all of them. */
 export class Heartbeats {

@@ -1,9 +1,14 @@
 import { execFileSync } from 'node:child_process';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
+import { McpMonitor } from '../../src/monitor.js';
 import { MAX_AWAITING_STREAMS } from '../../src/transport/sse-host.js';
 import { closeWatcher, openSseStream, postMessage, postRaw, rawSession, samples, scrape, useDemoServers, type RawSseStream } from '../helpers.js';
 
@@ -149,12 +154,40 @@ describe('liveness of long-lived streams', () => {
     ]);
   });
 
-  it('turns TCP keepalive on for every accepted socket', async () => {
+  it('turns TCP keepalive on for every accepted socket, in the hosted server and in a library user\'s', async () => {
+    // ss shows the kernel's keepalive timer on the server's end of a connection.
+    const keepalive = (port: number): string[] =>
+      execFileSync('ss', ['-tno', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes(`:${port} `))
+        .map((line) => /timer:\((keepalive),(59sec|1min)/.exec(line)?.[1] ?? line);
     const server = await demo();
     const stream = await openSseStream(server.url.replace(/\/mcp$/, '/sse'));
     onCleanup(async () => stream.close());
-    // ss shows the kernel's keepalive timer on the server's end of the connection.
-    const out = execFileSync('ss', ['-tno', 'state', 'established', `( sport = :${server.port} )`], { encoding: 'utf8' });
-    expect(out).toMatch(/timer:\(keepalive,(59|60|1min)/);
+    expect(keepalive(server.port)).toEqual(['keepalive']);
+
+    // A user's own node:http server with the SDK v2 handler mounted through the monitor.
+    const monitor = new McpMonitor({ registry: new Registry() });
+    const own = createServer(monitor.nodeHandler(createDemoModernHandler()));
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    onCleanup(async () => {
+      own.closeAllConnections();
+      await new Promise((resolve) => own.close(resolve));
+      await monitor.close();
+    });
+    const port = (own.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true });
+    onCleanup(async () => agent.destroy());
+    const answer = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'own', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } } });
+      request({ port, host: '127.0.0.1', method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+        .on('error', reject)
+        .end(body);
+    });
+    expect(answer).toBe(200);
+    expect(keepalive(port)).toEqual(['keepalive']);
   });
 });
