@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LoadGenerator, type LoadOptions, type LoadSummary } from '../loadgen/load-generator.js';
+import { pad } from './help.js';
 import { SettingError } from './settings.js';
 
 /** Flags of `loadgen`, their defaults and help, in --help order. */
@@ -16,7 +17,7 @@ export const LOADGEN_FLAGS = [
   { flag: 'modern-share', shown: '0', help: 'Share of clients that speak the 2026-07-28 revision (SDK v2 client pinned to it; the server must speak it too).' },
   { flag: 'listen-share', shown: '0.5', help: 'Share of those that hold a subscriptions/listen stream while they call.' },
   { flag: 'seed', shown: '1', help: 'Seed of the random choices, so runs repeat.' },
-  { flag: 'client-names', shown: 'claude-desktop,cursor,vscode,zed,inspector', help: 'Client names used in turn (comma-separated).' },
+  { flag: 'client-names', shown: '<names>', help: 'Client names used in turn, comma-separated (default claude-desktop,cursor,vscode,zed,inspector).' },
 ] as const;
 
 function number(raw: string | undefined, fallback: number, where: string, min: number, max: number, whole: boolean): number {
@@ -80,7 +81,7 @@ export function parseLoadgenArgs(argv: readonly string[]): LoadOptions {
 }
 
 export function loadgenHelp(): string {
-  const width = 58;
+  const width = 34;
   return [
     'usage: mcp-exporter loadgen --url <mcp url> [<flags>]',
     '',
@@ -89,7 +90,10 @@ export function loadgenHelp(): string {
     'every second; the summary is printed to stderr and, as JSON, to stdout.',
     '',
     'Flags:',
-    ...LOADGEN_FLAGS.map(({ flag, shown, help }) => `${`      --${flag}=${shown}`.padEnd(width)}${help}`),
+    ...LOADGEN_FLAGS.map(({ flag, shown, help }) => `${pad(`      --${flag}=${shown}`, width)}${help}`),
+    '',
+    'Exit code 0 when the run ended, 1 when no session could start (the summary says why),',
+    '2 for a bad flag.',
     '',
   ].join('\n');
 }
@@ -113,7 +117,12 @@ function summaryText(s: LoadSummary): string {
     ['  tool errors', s.toolErrors],
     ['  failed (dropped or refused)', s.callsFailed],
   ];
-  return ['summary:', ...rows.map(([label, value]) => `  ${label.padEnd(32)}${String(value).padStart(10)}`)].join('\n');
+  const failures = Object.entries(s.failures);
+  return [
+    'summary:',
+    ...rows.map(([label, value]) => `  ${label.padEnd(32)}${String(value).padStart(10)}`),
+    ...(failures.length ? ['failures, by reason:', ...failures.map(([reason, count]) => `  ${reason.padEnd(32)}${String(count).padStart(10)}`)] : []),
+  ].join('\n');
 }
 
 /** `mcp-exporter loadgen`: runs, reports progress, prints the summary; SIGINT/SIGTERM stop it early. */
@@ -135,4 +144,11 @@ export async function runLoadgen(argv: readonly string[]): Promise<void> {
   process.off('SIGTERM', onSignal);
   process.stderr.write(`${summaryText(summary)}\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+  // Nothing could start: the target is wrong or down. Say why and fail, so scripts notice.
+  const started = summary.sessionsStarted + summary.modernClients;
+  if (started === 0 && summary.sessionsFailed > 0) {
+    const [reason = 'unknown'] = Object.keys(summary.failures);
+    process.stderr.write(`loadgen: none of ${summary.sessionsFailed} sessions could start (${reason}); is the server at ${options.urls.join(', ')} up?\n`);
+    process.exitCode = 1;
+  }
 }

@@ -56,7 +56,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const [command = 'serve', ...rest] = positionals;
   if (values.help === true || command === 'help') {
-    process.stdout.write(helpText(version));
+    const topic = command === 'help' ? rest[0] : command;
+    if (topic === 'loadgen') process.stdout.write(loadgenHelp());
+    else process.stdout.write(helpText(version, topic === 'serve' || topic === 'proxy' ? topic : undefined));
     return;
   }
   if (values.version === true || command === 'version') {

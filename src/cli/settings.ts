@@ -18,6 +18,7 @@ export interface Settings {
   host: string;
   adminPort: number | undefined;
   adminToken: string | undefined;
+  /** In seconds, like every duration here (flags take 30s, 5m, 1h too). */
   sessionIdleTimeoutSeconds: number;
   /** SSE comment on idle legacy SSE streams this often; 0: never. */
   heartbeatIntervalSeconds: number;
@@ -48,7 +49,10 @@ export class SettingError extends Error {
 interface Definition<K extends keyof Settings> {
   key: K;
   flag: string;
+  /** MCP_ and the flag's name: the environment variable that mirrors the flag. */
   env: string;
+  /** Older names of the same variable, still read when the mirrored one is unset. */
+  aliases?: readonly string[];
   /** Shown in --help: the default, as a user would type it. */
   shown: string;
   help: string;
@@ -73,6 +77,19 @@ const wholeNumber =
       throw new SettingError(`${where}: "${raw}" is out of range; use a whole number from ${min} to ${max}${unit}`);
     }
     return value;
+  };
+
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** A duration in seconds: a number of seconds, or a number with a unit (500ms, 30s, 5m, 1h) as Prometheus writes them. */
+const duration =
+  (min: number, max: number) =>
+  (raw: string, where: string): number => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+    const seconds = match ? Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1) : Number.NaN;
+    if (!match) throw new SettingError(`${where}: "${raw}" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds`);
+    if (seconds < min || seconds > max) throw new SettingError(`${where}: "${raw}" is out of range; use ${min}s to ${max}s (e.g. 30s, 5m, 1h)`);
+    return seconds;
   };
 
 const oneOf =
@@ -139,19 +156,32 @@ const token = (raw: string, where: string): string => {
   return raw;
 };
 
+/** The token in a file (a trailing newline is not part of it); the message never shows the content. */
+const tokenFile = (path: string, where: string): string => {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SettingError(`${where}: cannot read the file (${code})`);
+  }
+  return token(content, where);
+};
+
 /** The settings of `serve`, in --help order. */
 export const DEFINITIONS = [
   { key: 'port', flag: 'port', env: 'MCP_PORT', shown: '3000', help: 'Port of the MCP endpoint (and of /metrics and /api unless --admin-port).', parse: port(true) },
   { key: 'host', flag: 'host', env: 'MCP_HOST', shown: '127.0.0.1', help: 'Address to bind; 0.0.0.0 or :: to accept remote clients.', parse: bindAddress },
   { key: 'adminPort', flag: 'admin-port', env: 'MCP_ADMIN_PORT', shown: '', help: 'Serve /metrics and /api/mcp/* only on this port, apart from /mcp.', parse: port(true) },
-  { key: 'adminToken', flag: 'admin-token', env: 'MCP_ADMIN_TOKEN', shown: '', help: 'Bearer token required on /metrics and /api/mcp/* (or MCP_ADMIN_TOKEN_FILE).', parse: token },
-  { key: 'sessionIdleTimeoutSeconds', flag: 'session-idle-timeout', env: 'MCP_SESSION_IDLE_TIMEOUT', shown: '1800', help: 'Close sessions silent this many seconds (0: never).', parse: wholeNumber(0, 604800, ' seconds') },
-  { key: 'heartbeatIntervalSeconds', flag: 'heartbeat-interval', env: 'MCP_HEARTBEAT_INTERVAL', shown: '15', help: 'Write an SSE comment on each legacy /sse stream this many seconds (0: never).', parse: wholeNumber(0, 86400, ' seconds') },
-  { key: 'pingIntervalSeconds', flag: 'ping-interval', env: 'MCP_PING_INTERVAL', shown: '60', help: 'Send an MCP ping to each session holding a stream open this many seconds (0: never).', parse: wholeNumber(0, 86400, ' seconds') },
-  { key: 'pingTimeoutSeconds', flag: 'ping-timeout', env: 'MCP_PING_TIMEOUT', shown: '10', help: 'Close a session (reason ping_timeout) whose client does not answer its ping within this many seconds.', parse: wholeNumber(1, 3600, ' seconds') },
+  { key: 'adminToken', flag: 'admin-token', env: 'MCP_ADMIN_TOKEN', shown: '', help: 'Bearer token required on /metrics and /api/mcp/* (shows in ps: prefer --admin-token-file).', parse: token },
+  { key: 'adminToken', flag: 'admin-token-file', env: 'MCP_ADMIN_TOKEN_FILE', shown: '', help: 'File holding the admin token (a Docker or Kubernetes secret).', parse: tokenFile },
+  { key: 'sessionIdleTimeoutSeconds', flag: 'session-idle-timeout', env: 'MCP_SESSION_IDLE_TIMEOUT', shown: '30m', help: 'Close sessions silent this long (0: never).', parse: duration(0, 604800) },
+  { key: 'heartbeatIntervalSeconds', flag: 'heartbeat-interval', env: 'MCP_HEARTBEAT_INTERVAL', shown: '15s', help: 'Write an SSE comment on each legacy /sse stream this often (0: never).', parse: duration(0, 86400) },
+  { key: 'pingIntervalSeconds', flag: 'ping-interval', env: 'MCP_PING_INTERVAL', shown: '60s', help: 'Send an MCP ping to each session holding a stream open this often (0: never).', parse: duration(0, 86400) },
+  { key: 'pingTimeoutSeconds', flag: 'ping-timeout', env: 'MCP_PING_TIMEOUT', shown: '10s', help: 'Close a session (reason ping_timeout) whose client does not answer its ping within this.', parse: duration(0.1, 3600) },
   { key: 'metricsBackend', flag: 'metrics-backend', env: 'MCP_METRICS_BACKEND', shown: 'prom-client', help: `Metrics library: ${METRICS_BACKENDS.join(', ')}.`, parse: oneOf(METRICS_BACKENDS) },
   { key: 'ipMasking', flag: 'ip-masking', env: 'MCP_IP_MASKING', shown: 'truncate', help: 'How client addresses are shown: none, truncate (/24, /48) or hash.', parse: oneOf(IP_MASKING_MODES) },
-  { key: 'historyLimit', flag: 'history-limit', env: 'MCP_CONNECTION_HISTORY_LIMIT', shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
+  { key: 'historyLimit', flag: 'history-limit', env: 'MCP_HISTORY_LIMIT', aliases: ['MCP_CONNECTION_HISTORY_LIMIT'], shown: '1000', help: 'Closed sessions kept for /api/mcp/connections/history.', parse: wholeNumber(0, 1_000_000) },
   { key: 'trustProxy', flag: 'trust-proxy', env: 'MCP_TRUST_PROXY', shown: '', help: 'Proxies (addresses, CIDRs) whose X-Forwarded-For is believed.', parse: cidrList },
   { key: 'allowedHosts', flag: 'allowed-hosts', env: 'MCP_ALLOWED_HOSTS', shown: '', help: 'Host headers accepted on /mcp (DNS-rebinding protection); unset: loopback names when bound to loopback, else any.', parse: hostList },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'MCP_ALLOWED_ORIGINS', shown: '', help: 'Browser origins accepted on /mcp, with CORS (* for any); unset: loopback origins when bound to loopback.', parse: originList },
@@ -166,7 +196,7 @@ export const DEFINITIONS = [
     help: 'SSE events kept in memory (all sessions) for clients that resume a dropped stream with Last-Event-ID; 0 keeps none.',
     parse: wholeNumber(0, 1_000_000),
   },
-  { key: 'logLevel', flag: 'log-level', env: 'MCP_CONNECTION_LOG_LEVEL', shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
+  { key: 'logLevel', flag: 'log-level', env: 'MCP_LOG_LEVEL', aliases: ['MCP_CONNECTION_LOG_LEVEL'], shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Definition<keyof Settings>[];
 
 export const DEFAULTS: Settings = {
@@ -203,27 +233,24 @@ export function resolveSettings(flags: Readonly<Record<string, string | boolean 
   const assign = <K extends keyof Settings>(key: K, value: Settings[K]): void => {
     settings[key] = value;
   };
+  // The admin token has two sources each way (the token, or a file holding it): any flag wins over any variable.
+  if (typeof flags['admin-token'] === 'string' && typeof flags['admin-token-file'] === 'string') {
+    throw new SettingError('--admin-token and --admin-token-file: give one of them');
+  }
+  const tokenFlagGiven = typeof flags['admin-token'] === 'string' || typeof flags['admin-token-file'] === 'string';
   for (const def of DEFINITIONS as readonly Definition<keyof Settings>[]) {
     const fromFlag = flags[def.flag];
+    const name = [def.env, ...(def.aliases ?? [])].find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
     if (typeof fromFlag === 'string') {
       assign(def.key, def.parse(fromFlag, `--${def.flag}`));
-    } else if (env[def.env] !== undefined && env[def.env] !== '') {
-      assign(def.key, def.parse(env[def.env] ?? '', def.env));
+    } else if (name !== undefined && !(def.key === 'adminToken' && (tokenFlagGiven || (def.flag === 'admin-token-file' && env.MCP_ADMIN_TOKEN)))) {
+      assign(def.key, def.parse(env[name] ?? '', name));
     }
   }
-  if (settings.adminToken === undefined && env.MCP_ADMIN_TOKEN_FILE) {
-    let content: string;
-    try {
-      content = readFileSync(env.MCP_ADMIN_TOKEN_FILE, 'utf8').trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new SettingError(`MCP_ADMIN_TOKEN_FILE: cannot read the file (${code})`);
-    }
-    settings.adminToken = token(content, 'MCP_ADMIN_TOKEN_FILE');
-  }
-  const monitoringEnv = env.MCP_CONNECTION_MONITORING_ENABLED;
-  if (monitoringEnv !== undefined && monitoringEnv !== '') {
-    settings.monitoring = oneOf(['true', 'false'] as const)(monitoringEnv, 'MCP_CONNECTION_MONITORING_ENABLED') === 'true';
+  const monitoringEnv = ['MCP_NO_MONITORING', 'MCP_CONNECTION_MONITORING_ENABLED'].find((name) => env[name] !== undefined && env[name] !== '');
+  if (monitoringEnv !== undefined) {
+    const on = oneOf(['true', 'false'] as const)(env[monitoringEnv] ?? '', monitoringEnv) === 'true';
+    settings.monitoring = monitoringEnv === 'MCP_NO_MONITORING' ? !on : on;
   }
   if (flags['no-monitoring'] === true) settings.monitoring = false;
   if (settings.adminPort !== undefined && settings.adminPort !== 0 && settings.adminPort === settings.port) {

@@ -57,8 +57,21 @@ export interface EndpointCounts {
 export type LoadSummary = Omit<EndpointCounts, 'byTool'> & {
   startedAt: string;
   elapsedSeconds: number;
+  /** Why sessions failed to start and calls failed (the planned drops aside), by reason, most frequent first. */
+  failures: Record<string, number>;
   perUrl: Record<string, EndpointCounts>;
 };
+
+/** A failure's reason in one short line: the system error code when there is one (ECONNREFUSED), else the message. */
+export function failureReason(error: unknown): string {
+  // fetch hides the system error a cause or two down (TypeError: fetch failed, then ECONNREFUSED).
+  for (let at: unknown = error, depth = 0; at !== null && typeof at === 'object' && depth < 5; at = (at as { cause?: unknown }).cause, depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.slice(0, 120) ?? 'unknown';
+}
 
 export interface LoadProgress {
   elapsedSeconds: number;
@@ -110,6 +123,7 @@ export class LoadGenerator {
   private readonly perUrl = new Map<string, EndpointCounts>();
   private readonly running = new Set<Promise<void>>();
   private readonly startedAtMs = Date.now();
+  private readonly failures = new Map<string, number>();
   private sessionIndex = 0;
 
   constructor(private readonly options: LoadOptions) {
@@ -155,7 +169,13 @@ export class LoadGenerator {
       for (const key of COUNT_KEYS) total[key] += counts[key];
     }
     const { byTool: _ignored, ...totals } = total;
-    return { startedAt: new Date(this.startedAtMs).toISOString(), elapsedSeconds: this.elapsed(), ...totals, perUrl };
+    const failures = Object.fromEntries([...this.failures].sort((a, b) => b[1] - a[1]));
+    return { startedAt: new Date(this.startedAtMs).toISOString(), elapsedSeconds: this.elapsed(), ...totals, failures, perUrl };
+  }
+
+  private failed(error: unknown): void {
+    const reason = failureReason(error);
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
   }
 
   private elapsed(): number {
@@ -182,8 +202,9 @@ export class LoadGenerator {
       const result = (await client.callTool({ name: tool, arguments: this.argumentsOf(tool, index) })) as { isError?: unknown };
       if (result.isError === true) counts.toolErrors += 1;
       else counts.callsOk += 1;
-    } catch {
+    } catch (error) {
       counts.callsFailed += 1;
+      this.failed(error);
     }
   }
 
@@ -195,8 +216,9 @@ export class LoadGenerator {
     const client = new ModernClient({ name, version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
     try {
       await client.connect(new ModernTransport(new URL(url)));
-    } catch {
+    } catch (error) {
       counts.sessionsFailed += 1;
+      this.failed(error);
       await client.close().catch(() => {});
       return;
     }
@@ -207,8 +229,9 @@ export class LoadGenerator {
       for (const [i, tool] of plan.entries()) await this.call(client, counts, tool, i);
       await subscription?.close();
       await client.close();
-    } catch {
+    } catch (error) {
       counts.callsFailed += 1;
+      this.failed(error);
       await client.close().catch(() => {});
     }
   }
@@ -225,8 +248,9 @@ export class LoadGenerator {
     const transport = new StreamableHTTPClientTransport(new URL(url));
     try {
       await client.connect(transport);
-    } catch {
+    } catch (error) {
       counts.sessionsFailed += 1;
+      this.failed(error);
       await client.close().catch(() => {});
       return;
     }
@@ -251,8 +275,9 @@ export class LoadGenerator {
         counts.deleted += 1;
         await client.close();
       }
-    } catch {
+    } catch (error) {
       counts.callsFailed += 1;
+      this.failed(error);
       await client.close().catch(() => {});
     }
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULTS, resolveSettings, SettingError, type Settings } from '../../src/cli/settings.js';
+import { DEFAULTS, DEFINITIONS, resolveSettings, SettingError, type Settings } from '../../src/cli/settings.js';
 
 type Flags = Parameters<typeof resolveSettings>[0];
 type Env = Parameters<typeof resolveSettings>[1];
@@ -220,13 +220,13 @@ describe('resolveSettings bad values', () => {
       '--session-idle-timeout',
       { 'session-idle-timeout': '-5' },
       {},
-      '--session-idle-timeout: "-5" is out of range; use a whole number from 0 to 604800 seconds',
+      '--session-idle-timeout: "-5" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds',
     ],
     [
       'MCP_SESSION_IDLE_TIMEOUT',
       {},
       { MCP_SESSION_IDLE_TIMEOUT: '604801' },
-      'MCP_SESSION_IDLE_TIMEOUT: "604801" is out of range; use a whole number from 0 to 604800 seconds',
+      'MCP_SESSION_IDLE_TIMEOUT: "604801" is out of range; use 0s to 604800s (e.g. 30s, 5m, 1h)',
     ],
     ['--metrics-backend', { 'metrics-backend': 'statsd' }, {}, '--metrics-backend: "statsd" is not one of prom-client, otel'],
     ['MCP_METRICS_BACKEND', {}, { MCP_METRICS_BACKEND: 'statsd' }, 'MCP_METRICS_BACKEND: "statsd" is not one of prom-client, otel'],
@@ -291,6 +291,27 @@ describe('resolveSettings monitoring switch', () => {
   });
 });
 
+describe('resolveSettings durations and mirrored environment names', () => {
+  it('takes durations with a unit, as Prometheus writes them, or bare seconds', () => {
+    const idle = (raw: string): number => resolveSettings({ 'session-idle-timeout': raw }, {}).sessionIdleTimeoutSeconds;
+    expect([idle('30s'), idle('5m'), idle('1h'), idle('1.5m'), idle('500ms'), idle('90'), idle('0')]).toEqual([30, 300, 3600, 90, 0.5, 90, 0]);
+    expect(resolveSettings({}, { MCP_PING_INTERVAL: '2m', MCP_PING_TIMEOUT: '1500ms' })).toMatchObject({ pingIntervalSeconds: 120, pingTimeoutSeconds: 1.5 });
+    expect(settingError({ 'session-idle-timeout': '30x' }).message).toBe('--session-idle-timeout: "30x" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds');
+    expect(settingError({ 'ping-timeout': '50ms' }).message).toBe('--ping-timeout: "50ms" is out of range; use 0.1s to 3600s (e.g. 30s, 5m, 1h)');
+    expect(settingError({ 'session-idle-timeout': '8d' }).message).toBe('--session-idle-timeout: "8d" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds');
+  });
+
+  it('reads MCP_<FLAG> for every flag, and still the older names when it is unset', () => {
+    expect(resolveSettings({}, { MCP_HISTORY_LIMIT: '7', MCP_LOG_LEVEL: 'warn', MCP_NO_MONITORING: 'true' })).toMatchObject({ historyLimit: 7, logLevel: 'warn', monitoring: false });
+    expect(resolveSettings({}, { MCP_CONNECTION_HISTORY_LIMIT: '8', MCP_CONNECTION_LOG_LEVEL: 'error' })).toMatchObject({ historyLimit: 8, logLevel: 'error' });
+    // The mirrored name wins over the older one.
+    expect(resolveSettings({}, { MCP_HISTORY_LIMIT: '7', MCP_CONNECTION_HISTORY_LIMIT: '8' }).historyLimit).toBe(7);
+    expect(resolveSettings({}, { MCP_NO_MONITORING: 'false', MCP_CONNECTION_MONITORING_ENABLED: 'false' }).monitoring).toBe(true);
+    expect(settingError({}, { MCP_LOG_LEVEL: 'loud' }).message).toBe('MCP_LOG_LEVEL: "loud" is not one of trace, debug, info, warn, error, fatal, silent');
+    for (const def of DEFINITIONS) expect(def.env, def.flag).toBe(`MCP_${def.flag.toUpperCase().replaceAll('-', '_')}`);
+  });
+});
+
 describe('resolveSettings MCP_ADMIN_TOKEN_FILE', () => {
   let dir = '';
 
@@ -312,6 +333,15 @@ describe('resolveSettings MCP_ADMIN_TOKEN_FILE', () => {
     const missing = join(dir, 'missing');
     expect(resolveSettings({ 'admin-token': 'from-flag' }, { MCP_ADMIN_TOKEN_FILE: missing }).adminToken).toBe('from-flag');
     expect(resolveSettings({}, { MCP_ADMIN_TOKEN: 'from-env', MCP_ADMIN_TOKEN_FILE: missing }).adminToken).toBe('from-env');
+  });
+
+  it('--admin-token-file reads the file and wins over both variables; with --admin-token it is refused', () => {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'fr0m-file\n');
+    expect(resolveSettings({ 'admin-token-file': file }, {}).adminToken).toBe('fr0m-file');
+    expect(resolveSettings({ 'admin-token-file': file }, { MCP_ADMIN_TOKEN: 'from-env', MCP_ADMIN_TOKEN_FILE: join(dir, 'missing') }).adminToken).toBe('fr0m-file');
+    expect(settingError({ 'admin-token-file': join(dir, 'missing') }).message).toBe('--admin-token-file: cannot read the file (ENOENT)');
+    expect(settingError({ 'admin-token-file': file, 'admin-token': 'x' }).message).toBe('--admin-token and --admin-token-file: give one of them');
   });
 
   it('fails with a clear line when the file does not exist', () => {

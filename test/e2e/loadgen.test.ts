@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseLoadgenArgs } from '../../src/cli/loadgen.js';
@@ -163,5 +165,20 @@ describe('loadgen arguments', () => {
     expect(stderr).toContain('\nsummary:\n');
     expect(stderr).toContain('\n  sessions started                         5\n');
     expect(server.tracker.totalCount).toBe(5);
+  });
+
+  it('against a server that is not there: says why in the summary and one line, and exits 1', async () => {
+    // A port that was free a moment ago and is closed now.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const result = spawnSync(process.execPath, [CLI, 'loadgen', '--url', url, '--rate', '50', '--sessions', '4', '--duration', '0'], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    const summary = JSON.parse(result.stdout) as LoadSummary;
+    expect([summary.sessionsStarted, summary.sessionsFailed, summary.failures]).toEqual([0, 4, { ECONNREFUSED: 4 }]);
+    expect(result.stderr).toContain('\nfailures, by reason:\n  ECONNREFUSED                             4\n');
+    expect(result.stderr.trimEnd().split('\n').pop()).toBe(`loadgen: none of 4 sessions could start (ECONNREFUSED); is the server at ${url} up?`);
   });
 });
