@@ -56,7 +56,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const [command = 'serve', ...rest] = positionals;
   if (values.help === true || command === 'help') {
-    const topic = command === 'help' ? rest[0] : command;
+    // The command named on the line, not the default one: bare --help is the global help.
+    const topic = command === 'help' ? rest[0] : positionals[0];
     if (topic === 'loadgen') process.stdout.write(loadgenHelp());
     else process.stdout.write(helpText(version, topic === 'serve' || topic === 'proxy' ? topic : undefined));
     return;

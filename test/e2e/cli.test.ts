@@ -11,7 +11,8 @@ describe('mcp-exporter CLI', () => {
     [[], { MCP_PORT: '70000' }, 'mcp-exporter: MCP_PORT: "70000" is not a port; use a whole number from 0 to 65535'],
     [[], { MCP_IP_MASKING: 'scramble' }, 'mcp-exporter: MCP_IP_MASKING: "scramble" is not one of none, truncate, hash'],
     [['--log-level', 'loud'], {}, 'mcp-exporter: --log-level: "loud" is not one of trace, debug, info, warn, error, fatal, silent'],
-    [['--session-idle-timeout=-5'], {}, 'mcp-exporter: --session-idle-timeout: "-5" is out of range; use a whole number from 0 to 604800 seconds'],
+    [['--session-idle-timeout=-5'], {}, 'mcp-exporter: --session-idle-timeout: "-5" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds'],
+    [['--admin-token-file', '/nonexistent/token'], {}, 'mcp-exporter: --admin-token-file: cannot read the file (ENOENT)'],
     [['--metrics-backend', 'statsd'], {}, 'mcp-exporter: --metrics-backend: "statsd" is not one of prom-client, otel'],
     [['--host', 'not a host'], {}, 'mcp-exporter: --host: "not a host" is not an IP address; use e.g. 127.0.0.1, 0.0.0.0 or ::'],
     [[], { MCP_CONNECTION_MONITORING_ENABLED: 'maybe' }, 'mcp-exporter: MCP_CONNECTION_MONITORING_ENABLED: "maybe" is not one of true, false'],
@@ -25,24 +26,38 @@ describe('mcp-exporter CLI', () => {
     });
   });
 
-  it('--help lists every setting with its environment variable', () => {
+  it('--help lists every setting with its environment variable; serve --help and proxy --help lead with their own usage', () => {
     const result = run(['--help']);
     expect(result.status).toBe(0);
     for (const [flag, env] of [
-      ['--port=3000', '$MCP_PORT'],
-      ['--host=127.0.0.1', '$MCP_HOST'],
-      ['--admin-port=<value>', '$MCP_ADMIN_PORT'],
-      ['--admin-token=<value>', '$MCP_ADMIN_TOKEN'],
-      ['--session-idle-timeout=1800', '$MCP_SESSION_IDLE_TIMEOUT'],
-      ['--metrics-backend=prom-client', '$MCP_METRICS_BACKEND'],
-      ['--ip-masking=truncate', '$MCP_IP_MASKING'],
-      ['--history-limit=1000', '$MCP_CONNECTION_HISTORY_LIMIT'],
-      ['--log-level=info', '$MCP_CONNECTION_LOG_LEVEL'],
+      ['--port=3000', '($MCP_PORT)'],
+      ['--host=127.0.0.1', '($MCP_HOST)'],
+      ['--admin-port=<value>', '($MCP_ADMIN_PORT)'],
+      ['--admin-token=<value>', '($MCP_ADMIN_TOKEN)'],
+      ['--admin-token-file=<value>', '($MCP_ADMIN_TOKEN_FILE)'],
+      ['--session-idle-timeout=30m', '($MCP_SESSION_IDLE_TIMEOUT)'],
+      ['--ping-interval=60s', '($MCP_PING_INTERVAL)'],
+      ['--metrics-backend=prom-client', '($MCP_METRICS_BACKEND)'],
+      ['--ip-masking=truncate', '($MCP_IP_MASKING)'],
+      ['--history-limit=1000', '($MCP_HISTORY_LIMIT or $MCP_CONNECTION_HISTORY_LIMIT)'],
+      ['--log-level=info', '($MCP_LOG_LEVEL or $MCP_CONNECTION_LOG_LEVEL)'],
     ]) {
       const line = result.stdout.split('\n').find((l) => l.trimStart().startsWith(`${flag} `));
       expect(line, flag).toBeDefined();
-      expect(line?.endsWith(`(${env})`), flag).toBe(true);
+      expect(line?.endsWith(env), flag).toBe(true);
     }
+    const serve = run(['serve', '--help']);
+    const proxy = run(['proxy', '--help']);
+    const helpProxy = run(['help', 'proxy']);
+    expect([serve.status, proxy.status, helpProxy.status]).toEqual([0, 0, 0]);
+    expect(serve.stdout.split('\n')[0]).toBe('usage: mcp-exporter serve [<flags>]');
+    expect(proxy.stdout.split('\n')[0]).toBe('usage: mcp-exporter proxy (--stdio="<command> [args]" | --upstream=<url>) [<flags>]');
+    expect(helpProxy.stdout).toBe(proxy.stdout);
+    expect(result.stdout.split('\n')[0]).toBe('usage: mcp-exporter <command> [<flags>]');
+    // The proxy's flags come before the shared ones in its help.
+    const lines = proxy.stdout.split('\n');
+    expect(lines.findIndex((l) => l.trimStart().startsWith('--stdio='))).toBeLessThan(lines.findIndex((l) => l.trimStart().startsWith('--port=')));
+    expect(lines.some((l) => l.trimStart().startsWith('--upstream=<url> '))).toBe(true);
   });
 
   it('serve: a client shows up in the API and metrics; SIGTERM closes it as server_shutdown and exits 0', async () => {
