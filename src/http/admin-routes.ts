@@ -185,6 +185,8 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     // Probes come before the token: a healthcheck holds no secret, and they show nothing of sessions.
     if (handleProbe(req, res, path, isRunning)) return;
+    // A listener of its own (no app around it to pass on to) has a landing page, as exporters do: links only.
+    if (path === '/' && !next) return landingPage(req, res, endpoint, metrics !== undefined);
     let route = routes[path];
     if (!route && path.startsWith(`${API}/connections/`)) {
       // The connection's reference (its `id`), never a session id: those are not looked up.
@@ -214,4 +216,30 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
       sendJson(res, 500, { error: 'Internal error', detail: error instanceof Error ? error.message : String(error) });
     });
   };
+}
+
+/** `/`: what a browser pointed at the exporter sees, links to every route; no data, so no token. */
+function landingPage(req: IncomingMessage, res: ServerResponse, endpoint: string, metrics: boolean): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'Method not allowed: use GET' }, { Allow: 'GET, HEAD' });
+  const link = (href: string, text: string): string => `<li><a href="${href}">${href}</a> ${text}</li>`;
+  const body = [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><title>mcp-exporter</title></head><body>',
+    '<h1>mcp-exporter</h1>',
+    `<p>Sessions, operations and clients of the MCP server at <code>${endpoint.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)}</code>.</p>`,
+    '<ul>',
+    metrics ? link('/metrics', 'Prometheus metrics') : '',
+    link(`${API}/status`, 'status and settings'),
+    link(`${API}/connections`, 'open sessions and listen streams'),
+    link(`${API}/connections/history`, 'closed sessions'),
+    link(`${API}/connections/events`, 'live events (Server-Sent Events)'),
+    link(`${API}/clients`, 'clients of the last hour'),
+    link('/-/healthy', 'liveness'),
+    link('/-/ready', 'readiness'),
+    '</ul>',
+    '</body></html>',
+    '',
+  ].join('\n');
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { addBuildInfo } from './build-info.js';
 
 /**
  * prom-client's default gauges that end in `_total`, which `promtool check metrics`
@@ -6,8 +7,9 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
  */
 const LINT_FAILING = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-/** Adds process and Node.js runtime metrics (CPU, memory, event-loop lag) to `registry`. */
+/** Adds process and Node.js runtime metrics (CPU, memory, event-loop lag) and `mcp_exporter_build_info` to `registry`. */
 export function addProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
+  addBuildInfo(registry);
   for (const name of LINT_FAILING) registry.removeSingleMetric(name);
 }

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/version.js';
 import { runCli as run, useCliProcesses } from '../cli-process.js';
 import { connectClient } from '../helpers.js';
 
@@ -44,7 +47,7 @@ describe('mcp-exporter CLI', () => {
     ]) {
       const line = result.stdout.split('\n').find((l) => l.trimStart().startsWith(`${flag} `));
       expect(line, flag).toBeDefined();
-      expect(line?.endsWith(env), flag).toBe(true);
+      expect(line?.endsWith(env ?? "-"), flag).toBe(true);
     }
     const serve = run(['serve', '--help']);
     const proxy = run(['proxy', '--help']);
@@ -92,5 +95,25 @@ describe('mcp-exporter CLI', () => {
       stdout: '',
       stderr: `mcp-exporter: --port/--host: cannot listen on 127.0.0.1:${port} (EADDRINUSE)\n`,
     });
+  });
+});
+
+describe('serve, as exporters are', () => {
+  it('says what it runs in mcp_exporter_build_info, and answers / with links (also on --admin-port, not on the MCP port then)', async () => {
+    const revision = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+    const versions = (name: string): string => (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    const { url, adminUrl } = await serve(['--admin-port', '0']);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    expect(metrics.split('\n').filter((line) => line.startsWith('mcp_exporter_build_info'))).toEqual([
+      `mcp_exporter_build_info{version="${VERSION}",revision="${revision}",nodejs_version="${process.version}",mcp_sdk_version="${versions('@modelcontextprotocol/sdk')}",mcp_server_sdk_version="${versions('@modelcontextprotocol/server')}"} 1`,
+    ]);
+    const landing = await fetch(`${adminUrl}/`);
+    expect([landing.status, landing.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const links = [...(await landing.text()).matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toEqual(['/metrics', '/api/mcp/status', '/api/mcp/connections', '/api/mcp/connections/history', '/api/mcp/connections/events', '/api/mcp/clients', '/-/healthy', '/-/ready']);
+    for (const link of links.filter((l) => !l?.endsWith('/events'))) expect((await fetch(`${adminUrl}${link}`)).status, link).toBe(200);
+    const onMcpPort = await fetch(url.replace(/\/mcp$/, '/'));
+    expect(onMcpPort.status).toBe(404);
+    await onMcpPort.body?.cancel();
   });
 });
