@@ -1,9 +1,16 @@
 # mcp-exporter: the monitored demo MCP server (and the loadgen, from the same image).
 #   docker build -t mcp-exporter .
 #   docker run --rm -p 3000:3000 mcp-exporter        # MCP at :3000/mcp, /metrics beside it
-# Settings come as flags or MCP_* environment variables (see the README).
+#   docker build --build-arg REVISION=$(git rev-parse --short=12 HEAD) -t mcp-exporter .   # revision in mcp_exporter_build_info
+# Settings come as flags or MCP_* environment variables (see the README); set the port with
+# MCP_PORT so that the HEALTHCHECK finds it.
+#
+# Node.js 24, an LTS line (supported until April 2028), pinned by version and digest; the
+# package itself supports Node 20 and later.
+ARG NODE_IMAGE=node:24.21.0-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
 
-FROM node:20-slim AS build
+FROM ${NODE_IMAGE} AS build
+ARG REVISION=unknown
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,10 +21,10 @@ COPY prometheus ./prometheus
 COPY scripts ./scripts
 # The image installs the package as users do, from its tarball, with the peers the CLI
 # needs (prom-client, the OpenTelemetry SDK) at the versions the lockfile pins.
-RUN npm run build && npm pack --pack-destination /tmp && mv /tmp/mcp-exporter-*.tgz /tmp/mcp-exporter.tgz \
+RUN MCP_EXPORTER_REVISION=${REVISION} npm run build && npm pack --pack-destination /tmp && mv /tmp/mcp-exporter-*.tgz /tmp/mcp-exporter.tgz \
  && node scripts/cli-peers.mjs > /tmp/peers.txt
 
-FROM node:20-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 ENV PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
@@ -25,5 +32,9 @@ COPY --from=build /tmp/mcp-exporter.tgz /tmp/peers.txt /tmp/
 RUN npm install --omit=dev --no-audit --no-fund /tmp/mcp-exporter.tgz $(cat /tmp/peers.txt) && rm /tmp/mcp-exporter.tgz /tmp/peers.txt
 USER node
 EXPOSE 3000
+# Ready: the unauthenticated readiness route (503 while starting or shutting down), on the
+# port MCP_PORT names (3000 unless set).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.MCP_PORT || 3000) + '/-/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node runs as PID 1 and handles SIGTERM itself: open sessions close as server_shutdown.
 CMD ["mcp-exporter", "serve", "--host", "0.0.0.0"]

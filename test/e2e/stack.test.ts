@@ -140,4 +140,26 @@ describe('docker-compose stack', () => {
       expect({ name, status: probe.status }).toEqual({ name, status: 0 });
     }
   });
+
+  it('runs on a Node.js LTS image, every image pinned by version and digest, with a HEALTHCHECK on /-/ready', async () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const nodeImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+    expect(nodeImage).toMatch(/^node:(24|26)\.\d+\.\d+-slim@sha256:[0-9a-f]{64}$/);
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['${NODE_IMAGE}', '${NODE_IMAGE}']);
+    for (const [name, service] of Object.entries(services)) {
+      if (service.image === 'mcp-exporter:local') continue;
+      expect(service.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
+    }
+    // The HEALTHCHECK as the container runs it: ready answers 0, a server that is gone 1.
+    const check = /^HEALTHCHECK .*\\\n\s+CMD \["node", "-e", (".*")\]$/m.exec(dockerfile)?.[1];
+    expect(check).toBeDefined();
+    const script = JSON.parse(check ?? '""') as string;
+    const exporter = await start(['serve'], { MCP_ADMIN_TOKEN: 'image-secret' });
+    const port = new URL(exporter.url).port;
+    const probe = (): number | null => spawnSync(process.execPath, ['-e', script], { env: { ...process.env, MCP_PORT: port }, timeout: 10_000 }).status;
+    expect(probe()).toBe(0);
+    exporter.child.kill('SIGTERM');
+    await exporter.exited;
+    expect(probe()).toBe(1);
+  });
 });
