@@ -3,6 +3,7 @@
  * (2026-07-28 era), free of HTTP, SDKs and Prometheus. The shapes match the JSON of the
  * /api/mcp routes (times as ISO 8601 strings).
  */
+import type { TraceRef } from './trace-context.js';
 
 /** How a connection reached the server. */
 export type TransportKind = 'streamable_http' | 'sse' | 'stdio';
@@ -115,6 +116,8 @@ export interface OperationInfo {
   errorType: string;
   /** From the request's arrival to its response. */
   durationSeconds: number;
+  /** The trace the client sent the request in (`params._meta.traceparent`), when it sent one. */
+  trace?: TraceRef | undefined;
 }
 
 /** Counts and the open connections. */

@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import { LeanHistogram } from './lean-metrics.js';
 
 /** A scrape answer. */
 export interface Exposition {
@@ -52,12 +53,32 @@ export function toOpenMetrics(text: string): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Serves a prom-client registry: text 0.0.4, or OpenMetrics when the scraper asks. */
+/** Appends each exemplar to the bucket sample it belongs to (OpenMetrics only: the 0.0.4 text format has none). */
+export function withExemplars(openMetrics: string, suffixes: ReadonlyMap<string, string>): string {
+  if (suffixes.size === 0) return openMetrics;
+  return openMetrics
+    .split('\n')
+    .map((line) => {
+      const head = line.startsWith('#') ? -1 : line.indexOf('} ');
+      const suffix = head < 0 ? undefined : suffixes.get(line.slice(0, head + 1));
+      return suffix === undefined ? line : `${line}${suffix}`;
+    })
+    .join('\n');
+}
+
+/** The exemplars of a registry's histograms that keep them (the operation histogram). */
+function exemplarsOf(registry: Registry): Map<string, string> {
+  const suffixes = new Map<string, string>();
+  for (const metric of registry.getMetricsAsArray()) if (metric instanceof LeanHistogram) metric.exemplarSuffixes(suffixes);
+  return suffixes;
+}
+
+/** Serves a prom-client registry: text 0.0.4, or OpenMetrics (with exemplars) when the scraper asks. */
 export function promClientRenderer(registry: Registry): MetricsRenderer {
   return async (accept) => {
     const text = await registry.metrics();
     return wantsOpenMetrics(accept)
-      ? { contentType: OPENMETRICS_TEXT, body: toOpenMetrics(text) }
+      ? { contentType: OPENMETRICS_TEXT, body: withExemplars(toOpenMetrics(text), exemplarsOf(registry)) }
       : { contentType: PROMETHEUS_TEXT, body: text };
   };
 }

@@ -120,6 +120,7 @@ export class PromClientMonitor implements ConnectionMonitor {
       version,
       () => ({ mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version }),
       operation.durationSeconds,
+      operation.trace,
     );
     const client = this.labels.clientName(operation.client.clientName);
     this.clientRequests.add(client, version, () => ({ client_name: client, mcp_protocol_version: version }));

@@ -1,3 +1,4 @@
+import { traceOf, type TraceRef } from '../core/trace-context.js';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -121,6 +122,7 @@ interface PendingOperation {
   protocolVersion: string;
   startedAt: number;
   done: boolean;
+  trace: TraceRef | undefined;
 }
 
 const monotonicNow = (): number => performance.now();
@@ -286,6 +288,7 @@ export class HttpExchangeMonitor {
       protocolVersion: facts.protocolVersion,
       startedAt,
       done: false,
+      trace: message.params?._meta === undefined ? undefined : traceOf(message.params._meta),
     };
   }
 
@@ -418,6 +421,7 @@ export class HttpExchangeMonitor {
       client: pending.client,
       errorType,
       durationSeconds: (monotonicNow() - pending.startedAt) / 1000,
+      trace: pending.trace,
     });
   }
 

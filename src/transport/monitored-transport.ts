@@ -3,6 +3,7 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
+import { traceOf, type TraceRef } from '../core/trace-context.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
 import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
 import { errorTypeOf, type JsonRpcLike } from './jsonrpc-outcome.js';
@@ -23,6 +24,8 @@ interface Pending {
   /** The name a tools/call gave when the catalog did not know it yet (kept only until its answer). */
   unknownTool: unknown;
   startedAt: number;
+  /** From the request's `_meta.traceparent`; undefined for most requests. */
+  trace: TraceRef | undefined;
 }
 
 /**
@@ -96,7 +99,8 @@ export class MonitoredTransport implements Transport {
         const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
         const unknownTool = toolName === OVERFLOW_LABEL ? m.params?.name : undefined;
         this.requested(m);
-        this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now() });
+        const meta = m.params?._meta;
+        this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now(), trace: meta === undefined ? undefined : traceOf(meta) });
       }
       this.onmessage?.(message, extra);
     };
@@ -215,6 +219,7 @@ export class MonitoredTransport implements Transport {
       client: this.client,
       errorType: error,
       durationSeconds: (this.now() - pending.startedAt) / 1000,
+      trace: pending.trace,
     });
   }
 }
