@@ -88,9 +88,23 @@ function fillVariables(expr: string, job: string, instance: string): string {
     .replace(/\$__range/g, '5m');
 }
 
-function alertRules(): { alert: string; expr: string }[] {
-  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] };
-  return doc.groups.flatMap((group) => group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert ?? '', expr: rule.expr })));
+interface AlertRule {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+function alertRules(): AlertRule[] {
+  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: (Partial<AlertRule> & { expr: string })[] }[] };
+  return doc.groups.flatMap((group) =>
+    group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert ?? '', expr: rule.expr, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
+  );
+}
+
+/** The anchors GitHub gives a Markdown file's headings: lower case, spaces to -, other punctuation dropped. */
+function githubAnchors(markdown: string): string[] {
+  return [...markdown.matchAll(/^#{1,6} (.+)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-'));
 }
 
 describe('end to end with a real Prometheus', () => {
@@ -227,6 +241,20 @@ describe('end to end with a real Prometheus', () => {
     };
     const health = loaded.data.groups.flatMap((g) => g.rules).map((r) => `${r.name}:${r.health}${r.lastError ? `:${r.lastError}` : ''}`);
     expect(health.sort()).toEqual(rules.map((r) => `${r.alert}:ok`).sort());
+  });
+});
+
+describe('alert annotations', () => {
+  it('every alert has a severity, a summary, a description and a runbook_url to its own section of docs/runbooks.md', () => {
+    const anchors = githubAnchors(readFileSync(join(ROOT, 'docs/runbooks.md'), 'utf8'));
+    const rules = alertRules();
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    for (const { alert, labels, annotations } of rules) {
+      expect(Object.keys(labels), alert).toEqual(['severity']);
+      expect(Object.keys(annotations).sort(), alert).toEqual(['description', 'runbook_url', 'summary']);
+      expect(annotations.runbook_url, alert).toBe(`https://github.com/mcp-exporter/mcp-exporter/blob/main/docs/runbooks.md#${alert.toLowerCase()}`);
+      expect(anchors, `docs/runbooks.md has a heading "${alert}"`).toContain(alert.toLowerCase());
+    }
   });
 });
 
