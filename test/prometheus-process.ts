@@ -113,7 +113,7 @@ export function useMonitoringProcesses(): {
 
   const prometheus = async (config: string, extraArgs: string[] = []): Promise<PrometheusHandle> => {
     requirePrometheus();
-    requirePrometheusDir(workDir);
+    requireWorkDir(workDir);
     const port = await freePort();
     const file = join(workDir, 'prometheus.yml');
     writeFileSync(file, config);
@@ -139,7 +139,7 @@ export function useMonitoringProcesses(): {
 
   const alertmanager = async (config: string): Promise<AlertmanagerHandle> => {
     requireAlertmanager();
-    requirePrometheusDir(workDir);
+    requireWorkDir(workDir);
     const port = await freePort();
     const file = join(workDir, 'alertmanager.yml');
     writeFileSync(file, config);
@@ -159,6 +159,6 @@ export function useMonitoringProcesses(): {
   return { dir: () => workDir, prometheus, alertmanager };
 }
 
-function requirePrometheusDir(dir: string): void {
+function requireWorkDir(dir: string): void {
   if (!dir) throw new Error('useMonitoringProcesses: start processes from a hook or test, after its beforeAll');
 }

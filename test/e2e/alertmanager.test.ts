@@ -199,7 +199,8 @@ describe('alerts end to end: Prometheus, Alertmanager and a webhook beside two m
     const errorRatio = await prom.scalar(`sum(rate(mcp_server_operation_duration_seconds_count{job="mcp-exporter",error_type!=""}${window})) / ${ops}`, at);
     expect(errorRatio).toBeGreaterThan(0);
     expect(errorRatio).toBeLessThan(0.05);
-    // The spike rule never went pending: a baseline of the first seconds must not read as a spike.
+    // The spike rule (loaded, time scaled down) never went pending on the mix. Its cold-start guard
+    // matters at the shipped 1h:5m scale; prometheus/alerts.test.yml has that near miss.
     expect((await prom.query(`count_over_time(ALERTS${window})`, at)).data?.result).toEqual([]);
     expect(webhook.deliveries).toEqual([]);
   }, 40_000);
