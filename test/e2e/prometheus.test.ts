@@ -1,70 +1,23 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { LoadGenerator, type LoadSummary } from '../../src/loadgen/load-generator.js';
 import { useCliProcesses } from '../cli-process.js';
+import { eventually, requirePrometheus, useMonitoringProcesses, type PrometheusHandle } from '../prometheus-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const children: ChildProcess[] = [];
 const { start } = useCliProcesses('file');
-let workDir = '';
-
-function requirePrometheus(): void {
-  for (const tool of ['prometheus', 'promtool']) {
-    if (spawnSync(tool, ['--version']).error) {
-      throw new Error(`${tool} not found: install the Debian package "prometheus" (apt-get install -y prometheus), as .ci/run does`);
-    }
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const monitoring = useMonitoringProcesses();
 
 /** Starts `mcp-exporter serve` and resolves with its MCP URL once it listens. */
 const startExporter = async (args: string[]): Promise<string> => (await start(['serve', ...args])).url;
 
-/** Polls `check` until it returns a value (not undefined); fails after `ms`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-interface PromResult {
-  status: string;
-  error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
-}
-
-let promUrl = '';
-async function query(expr: string, time?: number): Promise<PromResult> {
-  const at = time === undefined ? '' : `&time=${time}`;
-  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}${at}`);
-  return (await res.json()) as PromResult;
-}
-async function scalar(expr: string): Promise<number | undefined> {
-  const result = await query(expr);
-  const value = result.data?.result[0]?.value[1];
-  return value === undefined ? undefined : Number(value);
-}
+let prom: PrometheusHandle;
+const query = (expr: string, time?: number) => prom.query(expr, time);
+const scalar = (expr: string) => prom.scalar(expr);
 
 interface Panel {
   title?: string;
@@ -73,16 +26,47 @@ interface Panel {
   panels?: Panel[];
 }
 
-/** Every PromQL expression of every panel of every dashboard, with Grafana's variables filled in. */
-function dashboardQueries(): { dashboard: string; panel: string; expr: string }[] {
+interface TemplateVariable {
+  name: string;
+  multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string;
+}
+
+interface DashboardQuery {
+  dashboard: string;
+  panel: string;
+  /** Which values the variables got: a single job, or All. */
+  variables: string;
+  expr: string;
+}
+
+/**
+ * Every PromQL expression of every panel of every dashboard, with Grafana's variables filled
+ * in twice: `job` set to the scrape job, and `job` set to All (the dashboard's allValue, as
+ * Grafana sends it); `instance` is All both times.
+ */
+function dashboardQueries(): DashboardQuery[] {
   const dir = join(ROOT, 'grafana/dashboards');
-  const out: { dashboard: string; panel: string; expr: string }[] = [];
+  const out: DashboardQuery[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string; panels: Panel[] };
+    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string; panels: Panel[]; templating: { list: TemplateVariable[] } };
+    const allValue = (name: string): string => {
+      const variable = dashboard.templating.list.find((v) => v.name === name);
+      if (!variable?.multi || !variable.includeAll || !variable.allValue) throw new Error(`${file}: variable ${name} must be multi-select with includeAll and an allValue`);
+      return variable.allValue;
+    };
+    const choices = [
+      { variables: 'job=mcp-exporter', job: 'mcp-exporter', instance: allValue('instance') },
+      { variables: 'job=All', job: allValue('job'), instance: allValue('instance') },
+    ];
     const walk = (panels: Panel[]): void => {
       for (const panel of panels) {
         for (const target of panel.targets ?? []) {
-          if (target.expr) out.push({ dashboard: dashboard.title, panel: panel.title ?? '(untitled)', expr: fillVariables(target.expr) });
+          if (!target.expr) continue;
+          for (const { variables, job, instance } of choices) {
+            out.push({ dashboard: dashboard.title, panel: panel.title ?? '(untitled)', variables, expr: fillVariables(target.expr, job, instance) });
+          }
         }
         walk(panel.panels ?? []);
       }
@@ -92,18 +76,35 @@ function dashboardQueries(): { dashboard: string; panel: string; expr: string }[
   return out;
 }
 
-function fillVariables(expr: string): string {
+/** Fills in the variables as Grafana does; a multi-value variable only works behind =~. */
+function fillVariables(expr: string, job: string, instance: string): string {
+  const single = /[^=!]=\s*"\$\{?(job|instance)/.exec(expr);
+  if (single) throw new Error(`"$${single[1]}" is a multi-value variable: match it with =~, not =: ${expr}`);
   return expr
-    .replace(/\$\{?job\}?/g, 'mcp-exporter')
-    .replace(/\$\{?instance(?::[a-z]+)?\}?/g, '.+')
+    .replace(/\$\{?job\}?/g, job)
+    .replace(/\$\{?instance(?::[a-z]+)?\}?/g, instance)
     .replace(/\$__rate_interval/g, '10s')
     .replace(/\$__interval/g, '2s')
     .replace(/\$__range/g, '5m');
 }
 
-function alertRules(): { alert: string; expr: string }[] {
-  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] };
-  return doc.groups.flatMap((group) => group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert ?? '', expr: rule.expr })));
+interface AlertRule {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+function alertRules(): AlertRule[] {
+  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: (Partial<AlertRule> & { expr: string })[] }[] };
+  return doc.groups.flatMap((group) =>
+    group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert ?? '', expr: rule.expr, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
+  );
+}
+
+/** The anchors GitHub gives a Markdown file's headings: lower case, spaces to -, other punctuation dropped. */
+function githubAnchors(markdown: string): string[] {
+  return [...markdown.matchAll(/^#{1,6} (.+)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-'));
 }
 
 describe('end to end with a real Prometheus', () => {
@@ -112,13 +113,9 @@ describe('end to end with a real Prometheus', () => {
   let duringTraffic = 0;
 
   beforeAll(async () => {
-    requirePrometheus();
-    workDir = mkdtempSync(join(tmpdir(), 'mcp-exporter-prom-'));
     const urls = await Promise.all([startExporter(['--session-idle-timeout', '2']), startExporter(['--session-idle-timeout', '2'])]);
     const targets = urls.map((url) => new URL(url).host);
-    const port = await freePort();
-    writeFileSync(
-      join(workDir, 'prometheus.yml'),
+    prom = await monitoring.prometheus(
       [
         'global:',
         '  scrape_interval: 1s',
@@ -132,17 +129,6 @@ describe('end to end with a real Prometheus', () => {
         '',
       ].join('\n'),
     );
-    const prometheus = spawn('prometheus', [
-      `--config.file=${join(workDir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(workDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ]);
-    children.push(prometheus);
-    promUrl = `http://127.0.0.1:${port}`;
-    await eventually('Prometheus to be ready', async () => {
-      const ready = await fetch(`${promUrl}/-/ready`).catch(() => undefined);
-      return ready?.ok ? true : undefined;
-    });
 
     // Prometheus scrapes its first round a few seconds after it is ready: start the traffic once both targets are up.
     await eventually('both exporters scraped', async () => ((await scalar('count(up{job="mcp-exporter"} == 1)')) === 2 ? true : undefined));
@@ -177,16 +163,11 @@ describe('end to end with a real Prometheus', () => {
           : undefined,
     );
     await eventually('every rule evaluated once', async () => {
-      const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
+      const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { health: string }[] }[] } };
       const all = rules.data.groups.flatMap((g) => g.rules);
       return all.length > 0 && all.every((r) => r.health !== 'unknown') ? true : undefined;
     });
   }, 90_000);
-
-  afterAll(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
 
   it('the sums across both instances equal what loadgen did', async () => {
     // Both eras: 2025 sessions, and clients of 2026-07-28 whose requests stand alone.
@@ -214,17 +195,36 @@ describe('end to end with a real Prometheus', () => {
     expect(await scalar('sum(mcp_server_client_requests_total)')).toBe(await scalar('sum(mcp_server_operation_duration_seconds_count)'));
   });
 
-  it('every dashboard query parses and returns data', async () => {
+  /** Sends every dashboard query at `time`; failures as lines. */
+  async function checkDashboards(time: number, mustHaveData: boolean): Promise<string[]> {
     const queries = dashboardQueries();
-    expect(queries.length).toBeGreaterThanOrEqual(20);
+    expect(queries.length).toBeGreaterThanOrEqual(40);
     const failures: string[] = [];
-    for (const { dashboard, panel, expr } of queries) {
-      const result = await query(expr, duringTraffic);
-      if (result.status !== 'success') failures.push(`${dashboard} / ${panel}: ${result.error ?? 'error'}: ${expr}`);
-      else if ((result.data?.result.length ?? 0) === 0) failures.push(`${dashboard} / ${panel}: no data: ${expr}`);
+    for (const { dashboard, panel, variables, expr } of queries) {
+      const where = `${dashboard} / ${panel} (${variables})`;
+      const result = await query(expr, time);
+      const samples = result.data?.result ?? [];
+      if (result.status !== 'success') failures.push(`${where}: ${result.error ?? 'error'}: ${expr}`);
+      else if (mustHaveData && samples.length === 0) failures.push(`${where}: no data: ${expr}`);
+      // A method, tool or reason without traffic in the window drops out: never a NaN row.
+      const nan = samples.filter((s) => Number.isNaN(Number(s.value[1])));
+      if (nan.length > 0) failures.push(`${where}: ${nan.length} NaN of ${samples.length}: ${expr}`);
     }
-    expect(failures).toEqual([]);
+    return failures;
+  }
+
+  it('every dashboard query parses and returns data during the traffic, no sample NaN, for one job and for All', async () => {
+    expect(await checkDashboards(duringTraffic, true)).toEqual([]);
   });
+
+  it('no dashboard query returns NaN once the traffic has stopped (every series still there, every rate 0)', async () => {
+    const quiet = await eventually('a 10 s window without traffic', async () => {
+      const moving = await scalar('sum(rate(mcp_server_operation_duration_seconds_count[10s])) + sum(rate(mcp_server_sessions_closed_total[10s]))');
+      return moving === 0 ? Date.now() / 1000 : undefined;
+    });
+    expect(await scalar('count(mcp_server_operation_duration_seconds_count)')).toBeGreaterThan(10);
+    expect(await checkDashboards(quiet, false)).toEqual([]);
+  }, 40_000);
 
   it('every alert rule expression parses', async () => {
     const rules = alertRules();
@@ -236,11 +236,25 @@ describe('end to end with a real Prometheus', () => {
     }
     expect(failures).toEqual([]);
     // Prometheus loaded the same rules and evaluates them without error.
-    const loaded = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+    const loaded = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
       data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
     };
     const health = loaded.data.groups.flatMap((g) => g.rules).map((r) => `${r.name}:${r.health}${r.lastError ? `:${r.lastError}` : ''}`);
     expect(health.sort()).toEqual(rules.map((r) => `${r.alert}:ok`).sort());
+  });
+});
+
+describe('alert annotations', () => {
+  it('every alert has a severity, a summary, a description and a runbook_url to its own section of docs/runbooks.md', () => {
+    const anchors = githubAnchors(readFileSync(join(ROOT, 'docs/runbooks.md'), 'utf8'));
+    const rules = alertRules();
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    for (const { alert, labels, annotations } of rules) {
+      expect(Object.keys(labels), alert).toEqual(['severity']);
+      expect(Object.keys(annotations).sort(), alert).toEqual(['description', 'runbook_url', 'summary']);
+      expect(annotations.runbook_url, alert).toBe(`https://github.com/mcp-exporter/mcp-exporter/blob/main/docs/runbooks.md#${alert.toLowerCase()}`);
+      expect(anchors, `docs/runbooks.md has a heading "${alert}"`).toContain(alert.toLowerCase());
+    }
   });
 });
 
