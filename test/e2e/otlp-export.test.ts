@@ -331,6 +331,23 @@ describe('the OTEL_* settings of serve', () => {
     );
   });
 
+  it('serve --help names every OTEL_* variable serve reads', () => {
+    const help = runCli(['serve', '--help']);
+    expect(help.status).toBe(0);
+    const names = [
+      'OTEL_SDK_DISABLED=true',
+      'OTEL_METRICS_EXPORTER',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL',
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      'OTEL_SERVICE_NAME',
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'OTEL_EXPORTER_OTLP_HEADERS,',
+    ];
+    expect(names.filter((name) => !help.stdout.includes(`\n  ${name} `))).toEqual([]);
+  });
+
   it('the prom-client backend says in one warn line that it ignores an OTLP endpoint, and how to push', async () => {
     const cli = await start(['serve'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_EXPORTER_OTLP_HEADERS: `api-key=${SECRET}` });
     const warned = cli.lines.filter((line) => line.level === 40);
