@@ -1,6 +1,7 @@
 // Prints the peer dependencies the CLI needs, at the versions package-lock.json pins, as
-// `npm install` arguments: prom-client and the OpenTelemetry SDK are peers of the package
-// (so a library user's own versions are used), and the Docker image installs them beside it.
+// `npm install` arguments: prom-client, the OpenTelemetry SDK and its OTLP exporters (http/protobuf,
+// http/json, grpc) are peers of the package (so a library user's own versions are used), and the
+// Docker image installs them beside it.
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));

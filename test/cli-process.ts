@@ -32,9 +32,9 @@ export interface CliProcess {
   line(match: (line: LogLine) => boolean): Promise<LogLine>;
 }
 
-/** The environment without MCP_* variables, so a developer's shell does not change a test. */
+/** The environment without MCP_* and OTEL_* variables, so a developer's shell does not change a test. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MCP_'))), ...extra };
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MCP_') && !key.startsWith('OTEL_'))), ...extra };
 }
 
 /** Runs the CLI to its end (a bad setting, --help) with a clean MCP_* environment. */

@@ -1,3 +1,4 @@
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionMonitor } from '../core/types.js';
@@ -5,8 +6,9 @@ import { promClientRenderer, type MetricsRenderer } from '../metrics/exposition.
 import type { LabelPolicyOptions } from '../metrics/label-policy.js';
 import { OtelMonitor } from '../metrics/otel-monitor.js';
 import { combineRenderers } from '../metrics/exposition.js';
-import { prometheusViews } from '../metrics/otel-views.js';
+import { otlpViews, prometheusViews } from '../metrics/otel-views.js';
 import { addProcessMetrics } from '../metrics/process-metrics.js';
+import { otlpVariables, readOtelEnvironment, shownEndpoint, type OtlpProtocol, type OtlpSettings } from './otel-env.js';
 import { SettingError, type MetricsBackend } from './settings.js';
 
 /** What `serve` needs from a metrics backend. */
@@ -23,78 +25,118 @@ export interface BackendSetup {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** OTEL_METRIC_EXPORT_INTERVAL, as the OpenTelemetry SDK environment specification names it. */
-function exportInterval(env: Env): number {
-  const raw = env.OTEL_METRIC_EXPORT_INTERVAL;
-  if (raw === undefined || raw === '') return 60_000;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 100) {
-    throw new SettingError(`OTEL_METRIC_EXPORT_INTERVAL: "${raw}" is out of range; use a whole number of milliseconds >= 100`);
-  }
-  return value;
-}
-
 /**
  * The OpenTelemetry SDK packages the otel backend needs: optional peers of this package, so
  * a library user's own OpenTelemetry versions are never doubled. Loaded only when asked for.
  */
 const OTEL_PACKAGES = ['@opentelemetry/sdk-metrics', '@opentelemetry/resources', '@opentelemetry/exporter-prometheus'] as const;
-const OTLP_PACKAGE = '@opentelemetry/exporter-metrics-otlp-http';
+/** The OTLP metric exporter of each OTEL_EXPORTER_OTLP_PROTOCOL, an optional peer too. */
+const OTLP_PACKAGES: Readonly<Record<OtlpProtocol, string>> = {
+  'http/protobuf': '@opentelemetry/exporter-metrics-otlp-proto',
+  'http/json': '@opentelemetry/exporter-metrics-otlp-http',
+  grpc: '@opentelemetry/exporter-metrics-otlp-grpc',
+};
 
-async function load<T>(loader: () => Promise<T>, packages: readonly string[]): Promise<T> {
+async function load<T>(loader: () => Promise<T>, packages: readonly string[], needs = '--metrics-backend otel'): Promise<T> {
   try {
     return await loader();
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new SettingError(`--metrics-backend otel needs ${packages.join(', ')} installed beside mcp-exporter (npm install ${packages.join(' ')})`);
+    throw new SettingError(`${needs} needs ${packages.join(', ')} installed beside mcp-exporter (npm install ${packages.join(' ')})`);
   }
 }
 
+/** The OTLP exporter for the protocol, loaded only when asked for; it reads headers, timeout and compression from its OTEL_EXPORTER_OTLP_* variables. */
+async function otlpExporter({ protocol, url }: OtlpSettings): Promise<PushMetricExporter> {
+  const config = { url: url.href };
+  const packages = [OTLP_PACKAGES[protocol]];
+  const needs = `OTLP over ${protocol} (OTEL_EXPORTER_OTLP_PROTOCOL)`;
+  switch (protocol) {
+    case 'http/protobuf':
+      return new (await load(() => import('@opentelemetry/exporter-metrics-otlp-proto'), packages, needs)).OTLPMetricExporter(config);
+    case 'http/json':
+      return new (await load(() => import('@opentelemetry/exporter-metrics-otlp-http'), packages, needs)).OTLPMetricExporter(config);
+    case 'grpc':
+      return new (await load(() => import('@opentelemetry/exporter-metrics-otlp-grpc'), packages, needs)).OTLPMetricExporter(config);
+  }
+}
+
+/** What /metrics serves when no OpenTelemetry metrics are: process metrics only, no session metric at all. */
+function processMetricsOnly(processRegistry: Registry): BackendSetup {
+  return { registry: null, monitors: [], metricsRenderer: promClientRenderer(processRegistry), shutdown: async () => {} };
+}
+
 /**
- * prom-client: session metrics and process metrics in one registry.
- * otel: session metrics through an sdk-metrics MeterProvider whose Prometheus reader our
- * /metrics route serves (beside prom-client's process metrics), and, when
- * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, a second
- * provider that pushes OTLP/HTTP with the semantic-convention names.
+ * prom-client: session metrics and process metrics in one registry (OTEL_* variables that
+ * ask for OTLP are ignored, with a warning).
+ * otel: session metrics through sdk-metrics, as the OTEL_* environment says (see
+ * readOtelEnvironment): a MeterProvider whose Prometheus reader our /metrics route serves
+ * (beside prom-client's process metrics) with the CONTRACT's names and labels, and a second
+ * one that pushes OTLP with the semantic-convention names and attributes.
  */
 export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger, labels: LabelPolicyOptions = {}): Promise<BackendSetup> {
   const processRegistry = new Registry();
   addProcessMetrics(processRegistry);
   if (backend === 'prom-client') {
+    const ignored = otlpVariables(env);
+    if (ignored.length > 0) {
+      logger.warn(
+        { event: 'otlp_ignored', variables: ignored },
+        `${ignored.join(', ')} ignored: the prom-client backend pushes no OTLP; use --metrics-backend otel (MCP_METRICS_BACKEND=otel) to push metrics over OTLP`,
+      );
+    }
     return { registry: processRegistry, monitors: [], metricsRenderer: undefined, shutdown: async () => {} };
   }
 
-  const otlpEndpoint = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const interval = otlpEndpoint ? exportInterval(env) : 0;
+  const otel = readOtelEnvironment(env, version);
+  for (const warning of otel.warnings) logger.warn({ event: 'otel_setting' }, warning);
+  if (otel.disabled) {
+    logger.info({ event: 'otel_sdk_disabled' }, 'OTEL_SDK_DISABLED=true: the OpenTelemetry SDK is off, so no OTLP push and no session metrics; /metrics serves process metrics only');
+    return processMetricsOnly(processRegistry);
+  }
+  if (!otel.prometheus && !otel.otlp) {
+    logger.info({ event: 'otel_no_exporter' }, 'OTEL_METRICS_EXPORTER=none: no OpenTelemetry metrics are recorded; /metrics serves process metrics only');
+    return processMetricsOnly(processRegistry);
+  }
+
   const [{ MeterProvider, PeriodicExportingMetricReader }, { resourceFromAttributes }, { createPrometheusReader, otelPrometheusRenderer }] = await load(
     () => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/resources'), import('../metrics/otel-prometheus.js')]),
     OTEL_PACKAGES,
   );
-  const resource = resourceFromAttributes({
-    'service.name': env.OTEL_SERVICE_NAME || 'mcp-exporter',
-    'service.version': version,
-  });
-  const prometheusReader = createPrometheusReader();
-  const prometheusProvider = new MeterProvider({ resource, readers: [prometheusReader], views: prometheusViews() });
-  const providers = [prometheusProvider];
-  const monitors: ConnectionMonitor[] = [new OtelMonitor({ meterProvider: prometheusProvider, ...labels })];
+  const resource = resourceFromAttributes(otel.resource);
+  const providers: { shutdown(): Promise<void> }[] = [];
+  const monitors: ConnectionMonitor[] = [];
+  let metricsRenderer = promClientRenderer(processRegistry);
 
-  if (otlpEndpoint) {
-    const { OTLPMetricExporter } = await load(() => import('@opentelemetry/exporter-metrics-otlp-http'), [OTLP_PACKAGE]);
-    // The exporter reads the endpoint, headers and timeout from the OTEL_EXPORTER_OTLP_* variables.
+  if (otel.prometheus) {
+    const prometheusReader = createPrometheusReader();
+    const prometheusProvider = new MeterProvider({ resource, readers: [prometheusReader], views: prometheusViews() });
+    providers.push(prometheusProvider);
+    monitors.push(new OtelMonitor({ meterProvider: prometheusProvider, ...labels }));
+    metricsRenderer = combineRenderers([otelPrometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]);
+  } else {
+    logger.info({ event: 'otel_prometheus_off' }, 'OTEL_METRICS_EXPORTER has no prometheus: /metrics serves process metrics only');
+  }
+
+  if (otel.otlp) {
+    const { intervalMs, protocol, url } = otel.otlp;
+    const exporter = await otlpExporter(otel.otlp);
+    // A provider of its own: no Prometheus views, so OTLP carries the semantic-convention names and attributes.
     const otlpProvider = new MeterProvider({
       resource,
-      readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) })],
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs, exportTimeoutMillis: Math.min(intervalMs, 30_000) })],
+      views: otlpViews(),
     });
     providers.push(otlpProvider);
     monitors.push(new OtelMonitor({ meterProvider: otlpProvider, ...labels }));
-    logger.info({ event: 'otlp_export', intervalMs: interval }, 'pushing metrics over OTLP/HTTP');
+    const where = shownEndpoint(url);
+    logger.info({ event: 'otlp_export', protocol, endpoint: where, intervalMs }, `pushing metrics over OTLP (${protocol}) to ${where} every ${intervalMs} ms`);
   }
 
   return {
     registry: null,
     monitors,
-    metricsRenderer: combineRenderers([otelPrometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]),
+    metricsRenderer,
     shutdown: async () => {
       await Promise.all(providers.map((provider) => provider.shutdown()));
     },

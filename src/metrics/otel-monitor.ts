@@ -5,11 +5,14 @@ import {
   REJECT_REASONS,
   HTTP_TRANSPORT_KINDS,
   type ClosedConnectionInfo,
+  type CloseReason,
   type ConnectionInfo,
   type ConnectionMonitor,
   type OperationInfo,
   type RejectReason,
+  type TransportKind,
 } from '../core/types.js';
+import { ATTRIBUTE, closeAttributes, networkAttributes, outcomeAttributes } from './otel-attributes.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { SeriesTree } from './series-tree.js';
 import { HELP, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
@@ -42,9 +45,10 @@ export interface OtelMonitorOptions extends LabelPolicyOptions {
 /**
  * Records the same facts as the prom-client backend through @opentelemetry/api
  * instruments: Histograms in seconds with the project's bucket boundaries given
- * explicitly, Counters, and an UpDownCounter for open sessions. Attributes for
- * operations are the semantic-convention keys (mcp.method.name, gen_ai.tool.name,
- * error.type), which Prometheus writes as the CONTRACT's label names.
+ * explicitly, Counters, and an UpDownCounter for open sessions. Attributes are the
+ * semantic conventions' (mcp.method.name, gen_ai.tool.name, error.type, network.transport,
+ * ...; see ATTRIBUTE), left out where the conventions leave them out, so OTLP carries what an
+ * OpenTelemetry backend expects; `prometheusViews()` turn them into the CONTRACT's labels.
  */
 export class OtelMonitor implements ConnectionMonitor {
   private readonly active: UpDownCounter;
@@ -93,14 +97,14 @@ export class OtelMonitor implements ConnectionMonitor {
     });
     // Series that exist from the first export, as under prom-client.
     for (const transport of HTTP_TRANSPORT_KINDS) {
-      for (const reason of CLOSE_REASONS) this.closed.add(0, { transport, reason });
+      for (const reason of CLOSE_REASONS) this.closed.add(0, this.closedAttributes(transport, reason));
     }
-    for (const reason of REJECT_REASONS) this.rejected.add(0, { reason });
+    for (const reason of REJECT_REASONS) this.rejected.add(0, { [ATTRIBUTE.errorType]: reason });
   }
 
   onConnectionEstablished = (connection: ConnectionInfo): void => {
     if (connection.kind === 'subscription') {
-      const attributes = { client_name: this.labels.clientName(connection.clientName) };
+      const attributes = { [ATTRIBUTE.clientName]: this.labels.clientName(connection.clientName) };
       this.subscriptionsActive.add(1, attributes);
       this.subscriptionsTotal.add(1, attributes);
       return;
@@ -112,36 +116,53 @@ export class OtelMonitor implements ConnectionMonitor {
 
   onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
     if (connection.kind === 'subscription') {
-      this.subscriptionsActive.add(-1, { client_name: this.labels.clientName(connection.clientName) });
-      this.subscriptionDuration.record(durationMs / 1000, { reason: connection.reason });
+      this.subscriptionsActive.add(-1, { [ATTRIBUTE.clientName]: this.labels.clientName(connection.clientName) });
+      const attributes: Attributes = {};
+      closeAttributes(connection.reason, attributes);
+      this.subscriptionDuration.record(durationMs / 1000, attributes);
       return;
     }
     this.active.add(-1, this.sessionAttributes(connection));
-    const attributes = { transport: connection.transport, reason: connection.reason };
+    const attributes = this.closedAttributes(connection.transport, connection.reason);
     this.closed.add(1, attributes);
-    this.sessionDuration.record(durationMs / 1000, attributes);
+    // The conventions' session duration also carries the protocol version; Prometheus views drop it.
+    const version = this.labels.protocolVersion(connection.protocolVersion);
+    this.sessionDuration.record(durationMs / 1000, version === '' ? attributes : { ...attributes, [ATTRIBUTE.protocolVersion]: version });
   };
 
   onRequestRejected = (reason: RejectReason): void => {
-    this.rejected.add(1, { reason });
+    this.rejected.add(1, { [ATTRIBUTE.errorType]: reason });
   };
 
   onOperation = (operation: OperationInfo): void => {
     const version = this.labels.protocolVersion(operation.protocolVersion);
-    this.operationDuration.record(operation.durationSeconds, {
-      'mcp.method.name': this.labels.method(operation.method),
-      'gen_ai.tool.name': this.labels.toolName(operation.toolName),
-      'error.type': this.labels.errorType(operation.errorType),
-      'mcp.protocol.version': version,
-    });
+    const method = this.labels.method(operation.method);
+    // Attributes the conventions leave out (no tool, success, unknown version) are left out, not sent empty.
+    const attributes: Attributes = { [ATTRIBUTE.methodName]: method, ...networkAttributes(operation.transport) };
+    const tool = this.labels.toolName(operation.toolName);
+    if (tool !== '') attributes[ATTRIBUTE.toolName] = tool;
+    if (method === 'tools/call') attributes[ATTRIBUTE.operationName] = 'execute_tool';
+    outcomeAttributes(this.labels.errorType(operation.errorType), attributes);
+    if (version !== '') attributes[ATTRIBUTE.protocolVersion] = version;
+    this.operationDuration.record(operation.durationSeconds, attributes);
     const client = this.labels.clientName(operation.client.clientName);
-    this.clientRequests.at([client, version], () => ({ attributes: { client_name: client, 'mcp.protocol.version': version }, count: 0 })).count += 1;
+    this.clientRequests.at([client, version], () => ({
+      attributes: version === '' ? { [ATTRIBUTE.clientName]: client } : { [ATTRIBUTE.clientName]: client, [ATTRIBUTE.protocolVersion]: version },
+      count: 0,
+    })).count += 1;
   };
 
   private sessionAttributes(connection: ConnectionInfo): Attributes {
     return {
-      transport: connection.transport,
-      client_name: this.labels.clientName(connection.clientName),
+      [ATTRIBUTE.transport]: connection.transport,
+      [ATTRIBUTE.clientName]: this.labels.clientName(connection.clientName),
+      ...networkAttributes(connection.transport),
     };
+  }
+
+  private closedAttributes(transport: TransportKind, reason: CloseReason): Attributes {
+    const attributes: Attributes = { [ATTRIBUTE.transport]: transport, ...networkAttributes(transport) };
+    closeAttributes(reason, attributes);
+    return attributes;
   }
 }

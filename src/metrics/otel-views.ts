@@ -1,5 +1,15 @@
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { METRIC } from './names.js';
+import { ATTRIBUTE } from './otel-attributes.js';
 import { INSTRUMENT } from './otel-monitor.js';
+
+/**
+ * Turns an instrument's attributes into the labels Prometheus shows; sdk-metrics'
+ * IAttributesProcessor of the 2.x and 3.x lines alike.
+ */
+export interface LabelProcessor {
+  process(incoming: Attributes): Attributes;
+}
 
 /**
  * One view, as plain data: sdk-metrics' ViewOptions of the 2.x and 3.x lines both take it,
@@ -7,23 +17,74 @@ import { INSTRUMENT } from './otel-monitor.js';
  */
 export interface PrometheusView {
   instrumentName: string;
-  name: string;
+  name?: string;
+  attributesProcessors?: LabelProcessor[];
   aggregationCardinalityLimit?: number;
 }
 
 /** Room for every capped label combination of the operation histogram. */
 const CARDINALITY_LIMIT = 20_000;
 
+const text = (value: AttributeValue | undefined): string => (typeof value === 'string' ? value : '');
+
 /**
- * Views for a MeterProvider whose metrics Prometheus scrapes: they give the histograms
- * their `_seconds` names (the JS Prometheus exporter adds no unit suffix), so one set of
- * dashboards and alert rules serves both backends. Counters get `_total` from the exporter.
- * Leave them off a provider that exports OTLP, which should carry the semantic-convention names.
+ * One label per CONTRACT label name, in prom-client's order, each from an attribute key (''
+ * when the attribute is absent: the conventions leave out what Prometheus shows empty).
+ * Attributes not named (network.*, gen_ai.operation.name, the session's protocol version)
+ * are dropped, and their series merge: each is fixed by the labels kept or is not a label.
+ */
+const labels = (mapping: Readonly<Record<string, string>>): LabelProcessor => {
+  const entries = Object.entries(mapping);
+  return {
+    process: (incoming) => {
+      const out: Attributes = {};
+      for (const [label, key] of entries) out[label] = text(incoming[key]);
+      return out;
+    },
+  };
+};
+
+/** error_type: error.type, or the JSON-RPC code the conventions keep out of error.type (a caller's mistake), or ''. */
+const operationLabels: LabelProcessor = {
+  process: (incoming) => ({
+    mcp_method_name: text(incoming[ATTRIBUTE.methodName]),
+    gen_ai_tool_name: text(incoming[ATTRIBUTE.toolName]),
+    error_type: text(incoming[ATTRIBUTE.errorType] ?? incoming[ATTRIBUTE.statusCode]),
+    mcp_protocol_version: text(incoming[ATTRIBUTE.protocolVersion]),
+  }),
+};
+
+const sessionLabels = labels({ transport: ATTRIBUTE.transport, client_name: ATTRIBUTE.clientName });
+const closeLabels = labels({ transport: ATTRIBUTE.transport, reason: ATTRIBUTE.closeReason });
+
+/**
+ * Views for a MeterProvider whose metrics Prometheus scrapes, so one set of dashboards and
+ * alert rules serves both backends: the CONTRACT's label names and values from the
+ * semantic-convention attributes, and the histograms' `_seconds` names (the JS Prometheus
+ * exporter adds no unit suffix; counters get `_total` from it). Leave them off a provider
+ * that exports OTLP, which should carry the semantic-convention names and attributes.
  */
 export function prometheusViews(): PrometheusView[] {
+  const view = (instrumentName: string, processor: LabelProcessor, name?: string): PrometheusView => ({
+    instrumentName,
+    ...(name ? { name } : {}),
+    attributesProcessors: [processor],
+  });
   return [
-    { instrumentName: INSTRUMENT.operationDuration, name: METRIC.operationDuration, aggregationCardinalityLimit: CARDINALITY_LIMIT },
-    { instrumentName: INSTRUMENT.sessionDuration, name: METRIC.sessionDuration },
-    { instrumentName: INSTRUMENT.subscriptionDuration, name: METRIC.subscriptionDuration },
+    { ...view(INSTRUMENT.operationDuration, operationLabels, METRIC.operationDuration), aggregationCardinalityLimit: CARDINALITY_LIMIT },
+    view(INSTRUMENT.sessionDuration, closeLabels, METRIC.sessionDuration),
+    view(INSTRUMENT.sessionsActive, sessionLabels),
+    view(INSTRUMENT.sessionsTotal, sessionLabels),
+    view(INSTRUMENT.sessionsClosed, closeLabels),
+    view(INSTRUMENT.requestsRejected, labels({ reason: ATTRIBUTE.errorType })),
+    view(INSTRUMENT.subscriptionsActive, labels({ client_name: ATTRIBUTE.clientName })),
+    view(INSTRUMENT.subscriptionsTotal, labels({ client_name: ATTRIBUTE.clientName })),
+    view(INSTRUMENT.subscriptionDuration, labels({ reason: ATTRIBUTE.closeReason }), METRIC.subscriptionDuration),
+    view(INSTRUMENT.clientRequests, labels({ client_name: ATTRIBUTE.clientName, mcp_protocol_version: ATTRIBUTE.protocolVersion })),
   ];
+}
+
+/** Views for a MeterProvider that pushes OTLP: the names and attributes as recorded, room for every operation series. */
+export function otlpViews(): PrometheusView[] {
+  return [{ instrumentName: INSTRUMENT.operationDuration, aggregationCardinalityLimit: CARDINALITY_LIMIT }];
 }
