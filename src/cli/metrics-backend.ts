@@ -2,10 +2,9 @@ import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionMonitor } from '../core/types.js';
-import { promClientRenderer, type MetricsRenderer } from '../metrics/exposition.js';
 import type { LabelPolicyOptions } from '../metrics/label-policy.js';
 import { OtelMonitor } from '../metrics/otel-monitor.js';
-import { combineRenderers } from '../metrics/exposition.js';
+import { combineRenderers, exemplarRenderer, promClientRenderer, type MetricsRenderer } from '../metrics/exposition.js';
 import { otlpViews, prometheusViews } from '../metrics/otel-views.js';
 import { addProcessMetrics } from '../metrics/process-metrics.js';
 import { otlpVariables, readOtelEnvironment, shownEndpoint, type OtlpProtocol, type OtlpSettings } from './otel-env.js';
@@ -112,8 +111,9 @@ export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, ver
     const prometheusReader = createPrometheusReader();
     const prometheusProvider = new MeterProvider({ resource, readers: [prometheusReader], views: prometheusViews() });
     providers.push(prometheusProvider);
-    monitors.push(new OtelMonitor({ meterProvider: prometheusProvider, ...labels }));
-    metricsRenderer = combineRenderers([otelPrometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]);
+    const monitor = new OtelMonitor({ meterProvider: prometheusProvider, ...labels });
+    monitors.push(monitor);
+    metricsRenderer = exemplarRenderer(combineRenderers([otelPrometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]), () => [monitor.exemplars]);
   } else {
     logger.info({ event: 'otel_prometheus_off' }, 'OTEL_METRICS_EXPORTER has no prometheus: /metrics serves process metrics only');
   }

@@ -13,8 +13,8 @@ export interface BuildInfo {
   nodejs_version: string;
   /** `@modelcontextprotocol/sdk` (the SDK v1 line) as installed beside it, or empty. */
   mcp_sdk_version: string;
-  /** `@modelcontextprotocol/server` (the SDK v2 line) as installed beside it, or empty. */
-  mcp_server_sdk_version: string;
+  /** `@modelcontextprotocol/server` (the SDK v2 line) as installed beside it, or empty. (Not `mcp_server_...`: that prefix is the session metrics'.) */
+  mcp_sdk_v2_version: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -50,7 +50,7 @@ export function buildInfo(): BuildInfo {
     revision: revision(),
     nodejs_version: process.version,
     mcp_sdk_version: installedVersion('@modelcontextprotocol/sdk'),
-    mcp_server_sdk_version: installedVersion('@modelcontextprotocol/server'),
+    mcp_sdk_v2_version: installedVersion('@modelcontextprotocol/server'),
   };
   return cached;
 }

@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import { withExemplars, type ExemplarTable } from './exemplars.js';
 import { LeanHistogram } from './lean-metrics.js';
 
 /** A scrape answer. */
@@ -53,24 +54,17 @@ export function toOpenMetrics(text: string): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Appends each exemplar to the bucket sample it belongs to (OpenMetrics only: the 0.0.4 text format has none). */
-export function withExemplars(openMetrics: string, suffixes: ReadonlyMap<string, string>): string {
-  if (suffixes.size === 0) return openMetrics;
-  return openMetrics
-    .split('\n')
-    .map((line) => {
-      const head = line.startsWith('#') ? -1 : line.indexOf('} ');
-      const suffix = head < 0 ? undefined : suffixes.get(line.slice(0, head + 1));
-      return suffix === undefined ? line : `${line}${suffix}`;
-    })
-    .join('\n');
+/** The exemplar tables of a registry's histograms that keep them (the operation histogram). */
+function exemplarsOf(registry: Registry): ExemplarTable[] {
+  return registry.getMetricsAsArray().flatMap((metric) => (metric instanceof LeanHistogram ? [metric.exemplars] : []));
 }
 
-/** The exemplars of a registry's histograms that keep them (the operation histogram). */
-function exemplarsOf(registry: Registry): Map<string, string> {
-  const suffixes = new Map<string, string>();
-  for (const metric of registry.getMetricsAsArray()) if (metric instanceof LeanHistogram) metric.exemplarSuffixes(suffixes);
-  return suffixes;
+/** A renderer whose OpenMetrics answers carry the exemplars of `tables` (those of an OpenTelemetry monitor, say). */
+export function exemplarRenderer(renderer: MetricsRenderer, tables: () => readonly ExemplarTable[]): MetricsRenderer {
+  return async (accept) => {
+    const answer = await renderer(accept);
+    return wantsOpenMetrics(accept) ? { ...answer, body: withExemplars(answer.body, tables()) } : answer;
+  };
 }
 
 /** Serves a prom-client registry: text 0.0.4, or OpenMetrics (with exemplars) when the scraper asks. */

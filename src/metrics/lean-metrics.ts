@@ -1,5 +1,6 @@
 import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type LabelValues, type MetricType } from 'prom-client';
 import type { TraceRef } from '../core/trace-context.js';
+import { ExemplarTable } from './exemplars.js';
 import { SeriesTree } from './series-tree.js';
 
 /**
@@ -19,27 +20,14 @@ interface HistogramSeries<T extends string> {
   buckets: Float64Array;
   sum: number;
   count: number;
-  /** The latest traced observation of each bucket (+Inf last); made at the series' first one. */
-  exemplars: (BucketExemplar | undefined)[] | undefined;
 }
-
-/** An OpenMetrics exemplar: the trace of one observation in a bucket. */
-interface BucketExemplar {
-  trace: TraceRef;
-  value: number;
-  /** Unix seconds. */
-  timestamp: number;
-}
-
-/** How prom-client writes a label value. */
-const escapeLabel = (value: unknown): string => String(value).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 interface ExportedValue<T extends string> {
   labels: LabelValues<T> | { le: number | string };
   sharedLabels?: LabelValues<T>;
   value: number;
   metricName: string;
-  /** prom-client writes null for a bucket without an exemplar (these never have one). */
+  /** prom-client writes null for a bucket without an exemplar (the OpenMetrics exposition adds ours: see exemplars.ts). */
   exemplar?: null;
 }
 
@@ -47,10 +35,13 @@ interface ExportedValue<T extends string> {
 export class LeanHistogram<T extends string> extends Histogram<T> {
   private readonly series = new SeriesTree<HistogramSeries<T>>();
   private readonly bounds: readonly number[];
+  /** The traced observations, for the OpenMetrics exposition. */
+  readonly exemplars: ExemplarTable;
 
   constructor(config: HistogramConfiguration<T> & { buckets: number[] }) {
     super(config);
     this.bounds = [...config.buckets].sort((a, b) => a - b);
+    this.exemplars = new ExemplarTable(config.name, this.bounds);
   }
 
   /**
@@ -58,38 +49,14 @@ export class LeanHistogram<T extends string> extends Histogram<T> {
    * time. With `trace`, the observation becomes its bucket's exemplar.
    */
   record(a: string, b: string, c: string, d: string, labels: () => LabelValues<T>, value: number, trace?: TraceRef): void {
-    const series = this.series.at([a, b, c, d], () => ({ labels: labels(), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0, exemplars: undefined }));
+    const series = this.series.at([a, b, c, d], () => ({ labels: labels(), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] as number)) i++;
     if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
     series.sum += value;
     series.count += 1;
-    if (trace !== undefined) (series.exemplars ??= new Array<BucketExemplar | undefined>(bounds.length + 1))[i] = { trace, value, timestamp: Date.now() / 1000 };
-  }
-
-  /**
-   * The exemplars as OpenMetrics writes them, by the bucket sample they follow: the sample's
-   * name and labels exactly as prom-client writes them (`name_bucket{le="0.1",...}`), and
-   * what goes after its value (` # {trace_id="...",span_id="..."} 0.093 1764633600.123`).
-   */
-  exemplarSuffixes(into: Map<string, string>): void {
-    const name = (this as unknown as { name: string }).name;
-    for (const series of this.series.ordered) {
-      const exemplars = series.exemplars;
-      if (exemplars === undefined) continue;
-      const shared = Object.entries(series.labels)
-        .map(([label, value]) => `${label}="${escapeLabel(value)}"`)
-        .join(',');
-      exemplars.forEach((exemplar, i) => {
-        if (exemplar === undefined) return;
-        const le = i < this.bounds.length ? String(this.bounds[i]) : '+Inf';
-        into.set(
-          `${name}_bucket{le="${le}",${shared}}`,
-          ` # {trace_id="${exemplar.trace.traceId}",span_id="${exemplar.trace.spanId}"} ${exemplar.value} ${exemplar.timestamp.toFixed(3)}`,
-        );
-      });
-    }
+    if (trace !== undefined) this.exemplars.record(a, b, c, d, labels as () => Record<string, string>, value, trace);
   }
 
   /** The values as prom-client's Histogram exports them: cumulative buckets, +Inf, sum, count. */

@@ -15,7 +15,8 @@ import {
 import { ATTRIBUTE, closeAttributes, networkAttributes, outcomeAttributes } from './otel-attributes.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { SeriesTree } from './series-tree.js';
-import { HELP, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
+import { ExemplarTable } from './exemplars.js';
+import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
 export const INSTRUMENT = {
@@ -56,6 +57,11 @@ export class OtelMonitor implements ConnectionMonitor {
   private readonly closed: Counter;
   private readonly sessionDuration: Histogram;
   private readonly operationDuration: Histogram;
+  /**
+   * Traced operations, by their Prometheus series: the OpenTelemetry SDK keeps no exemplars
+   * (nor writes them for Prometheus), so a renderer adds these (exemplarRenderer).
+   */
+  readonly exemplars = new ExemplarTable(METRIC.operationDuration, OPERATION_BUCKETS);
   private readonly rejected: Counter;
   private readonly subscriptionsActive: UpDownCounter;
   private readonly subscriptionsTotal: Counter;
@@ -142,7 +148,12 @@ export class OtelMonitor implements ConnectionMonitor {
     const tool = this.labels.toolName(operation.toolName);
     if (tool !== '') attributes[ATTRIBUTE.toolName] = tool;
     if (method === 'tools/call') attributes[ATTRIBUTE.operationName] = 'execute_tool';
-    outcomeAttributes(this.labels.errorType(operation.errorType), attributes);
+    const error = this.labels.errorType(operation.errorType);
+    outcomeAttributes(error, attributes);
+    const trace = operation.trace;
+    if (trace !== undefined) {
+      this.exemplars.record(method, tool, error, version, () => ({ mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version }), operation.durationSeconds, trace);
+    }
     if (version !== '') attributes[ATTRIBUTE.protocolVersion] = version;
     this.operationDuration.record(operation.durationSeconds, attributes);
     const client = this.labels.clientName(operation.client.clientName);

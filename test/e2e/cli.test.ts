@@ -105,7 +105,7 @@ describe('serve, as exporters are', () => {
     const { url, adminUrl } = await serve(['--admin-port', '0']);
     const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
     expect(metrics.split('\n').filter((line) => line.startsWith('mcp_exporter_build_info'))).toEqual([
-      `mcp_exporter_build_info{version="${VERSION}",revision="${revision}",nodejs_version="${process.version}",mcp_sdk_version="${versions('@modelcontextprotocol/sdk')}",mcp_server_sdk_version="${versions('@modelcontextprotocol/server')}"} 1`,
+      `mcp_exporter_build_info{version="${VERSION}",revision="${revision}",nodejs_version="${process.version}",mcp_sdk_version="${versions('@modelcontextprotocol/sdk')}",mcp_sdk_v2_version="${versions('@modelcontextprotocol/server')}"} 1`,
     ]);
     const landing = await fetch(`${adminUrl}/`);
     expect([landing.status, landing.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
 import { traceOf } from '../../src/core/trace-context.js';
 import { OPERATION_BUCKETS } from '../../src/metrics/names.js';
@@ -6,7 +9,9 @@ import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
 import { promClientRenderer } from '../../src/metrics/exposition.js';
 import { McpMonitor } from '../../src/monitor.js';
 import { adminUrl, useDemoServers } from '../helpers.js';
+import { useCliProcesses } from '../cli-process.js';
 import { useTestPeers } from '../peers.js';
+import { eventually, useMonitoringProcesses } from '../prometheus-process.js';
 
 const { demo, client, onCleanup } = useDemoServers();
 const { v2 } = useTestPeers();
@@ -67,5 +72,57 @@ describe('exemplars on the operation histogram', () => {
         new RegExp(`^mcp_server_operation_duration_seconds_bucket\\{le="[^"]+",mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2026-07-28"\\} 1 # \\{trace_id="${TRACE}",span_id="${SPAN}"\\}$`),
       ),
     ]);
+  });
+});
+
+describe('exemplars end to end', () => {
+  const { start } = useCliProcesses('file');
+  const { prometheus } = useMonitoringProcesses();
+
+  /** One traced tools/call from a real SDK client to a serve process; its trace id. */
+  async function tracedCall(url: string, traceId: string): Promise<void> {
+    const c = new Client({ name: 'traced', version: '1' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+    await c.callTool({ name: 'echo', arguments: { text: 'traced' }, _meta: { traceparent: `00-${traceId}-${SPAN}-01` } });
+    await c.close();
+  }
+
+  it('a real Prometheus with exemplar storage returns the trace id from query_exemplars, for either metrics backend', async () => {
+    const promClient = await start(['serve']);
+    const otel = await start(['serve', '--metrics-backend', 'otel']);
+    const traces = { 'prom-client': 'a'.repeat(31) + '1', otel: 'b'.repeat(31) + '2' };
+    await tracedCall(promClient.url, traces['prom-client']);
+    await tracedCall(otel.url, traces.otel);
+    const target = (url: string): string => new URL(url).host;
+    const server = await prometheus(
+      [
+        'global: { scrape_interval: 1s }',
+        'scrape_configs:',
+        `  - job_name: prom-client\n    static_configs: [{ targets: ['${target(promClient.adminUrl)}'] }]`,
+        `  - job_name: otel\n    static_configs: [{ targets: ['${target(otel.adminUrl)}'] }]`,
+        '',
+      ].join('\n'),
+      ['--enable-feature=exemplar-storage'],
+    );
+    const found = await eventually('both exemplars in Prometheus', async () => {
+      const now = Date.now() / 1000;
+      const query = encodeURIComponent('mcp_server_operation_duration_seconds_bucket{mcp_method_name="tools/call"}');
+      const answer = (await (await fetch(`${server.url}/api/v1/query_exemplars?query=${query}&start=${now - 600}&end=${now + 60}`)).json()) as {
+        data: { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string> }[] }[];
+      };
+      const byJob = Object.fromEntries(answer.data.map((series) => [series.seriesLabels.job, series.exemplars.map((e) => e.labels)]));
+      return byJob['prom-client'] && byJob.otel ? byJob : undefined;
+    });
+    expect(found).toEqual({
+      'prom-client': [{ trace_id: traces['prom-client'], span_id: SPAN }],
+      otel: [{ trace_id: traces.otel, span_id: SPAN }],
+    });
+  }, 60_000);
+
+  it('the dashboard latency panels ask Grafana for exemplars', () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../grafana/dashboards/mcp-overview.json', import.meta.url), 'utf8')) as { panels: { title: string; targets?: { expr: string; exemplar?: boolean }[] }[] };
+    const latency = dashboard.panels.flatMap((panel) => (panel.targets ?? []).filter((t) => t.expr.includes('mcp_server_operation_duration_seconds_bucket') && t.expr.includes('histogram_quantile')).map((t) => [panel.title, t.exemplar]));
+    expect(latency.length).toBeGreaterThanOrEqual(7);
+    expect(latency.filter(([, exemplar]) => exemplar !== true)).toEqual([]);
   });
 });
