@@ -196,7 +196,7 @@ describe('the packed package in a fresh project', () => {
     expect((JSON.parse(run.stdout) as { calls: string[] }).calls).toEqual([
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",error_type="",mcp_protocol_version="2025-11-25"} 1',
     ]);
-  });
+  }, 120_000);
 });
 
 
