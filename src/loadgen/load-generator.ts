@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -81,7 +82,16 @@ export interface LoadProgress {
 
 /** What either SDK line's client offers for a tool call. */
 interface ToolCaller {
-  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+  callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }): Promise<unknown>;
+}
+
+/**
+ * W3C trace context for one call, as a traced client sends it in `_meta`: so the demo's
+ * latency panels have exemplars. Not from the seeded generator, whose choices stay the same.
+ */
+function traceparent(): string {
+  const bytes = randomBytes(24).toString('hex');
+  return `00-${bytes.slice(0, 32)}-${bytes.slice(32, 48)}-01`;
 }
 
 /** Mulberry32: a small seeded generator, so a run's choices repeat with its seed. */
@@ -199,7 +209,7 @@ export class LoadGenerator {
     counts.calls += 1;
     counts.byTool[tool] = (counts.byTool[tool] ?? 0) + 1;
     try {
-      const result = (await client.callTool({ name: tool, arguments: this.argumentsOf(tool, index) })) as { isError?: unknown };
+      const result = (await client.callTool({ name: tool, arguments: this.argumentsOf(tool, index), _meta: { traceparent: traceparent() } })) as { isError?: unknown };
       if (result.isError === true) counts.toolErrors += 1;
       else counts.callsOk += 1;
     } catch (error) {

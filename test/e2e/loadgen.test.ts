@@ -165,6 +165,11 @@ describe('loadgen arguments', () => {
     expect(stderr).toContain('\nsummary:\n');
     expect(stderr).toContain('\n  sessions started                         5\n');
     expect(server.tracker.totalCount).toBe(5);
+    // Its calls are traced, so the demo's latency panels have exemplars: one per bucket a call fell in.
+    const open = await (await fetch(`${server.adminUrl}/metrics`, { headers: { accept: 'application/openmetrics-text' } })).text();
+    const exemplars = open.split('\n').filter((line) => line.includes(' # {trace_id="'));
+    expect(exemplars.length).toBeGreaterThan(0);
+    for (const line of exemplars) expect(line).toMatch(/^mcp_server_operation_duration_seconds_bucket\{le="[^"]+",mcp_method_name="tools\/call",.* # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} [\d.e-]+ [\d.]+$/);
   });
 
   it('against a server that is not there: says why in the summary and one line, and exits 1', async () => {
