@@ -209,3 +209,25 @@ export function closeWatcher() {
     },
   };
 }
+
+/**
+ * Every sample of an exposition as `name{sorted labels}` -> value, otel_scope_* labels left
+ * out, so both metrics backends' expositions compare series by series; `keep` picks families.
+ */
+export function seriesOf(exposition: string, keep: (name: string) => boolean = () => true): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of exposition.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) throw new Error(`unparsable sample: ${line}`);
+    const [, name = '', labelText = '', value = ''] = match;
+    if (!keep(name)) continue;
+    const labels = [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
+      .map(([, key = '', val = '']) => [key, val] as const)
+      .filter(([key]) => !key.startsWith('otel_scope_'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, val]) => `${key}="${val}"`);
+    out.set(`${name}{${labels.join(',')}}`, value);
+  }
+  return out;
+}

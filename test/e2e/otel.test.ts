@@ -8,7 +8,7 @@ import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
 import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
 import type { MonitoredServer } from '../../src/server.js';
 import { useCliProcesses } from '../cli-process.js';
-import { connectClient, postRaw, startDemo, type ConnectedClient } from '../helpers.js';
+import { connectClient, postRaw, seriesOf, startDemo, type ConnectedClient } from '../helpers.js';
 
 const CONTRACT_FAMILIES = [
   'mcp_server_sessions_active',
@@ -34,21 +34,7 @@ afterEach(async () => {
 
 /** Every sample of the CONTRACT families as `name{sorted labels}` -> value, otel_scope_* labels left out. */
 function series(exposition: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of exposition.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable sample: ${line}`);
-    const [, name = '', labelText = '', value = ''] = match;
-    if (!CONTRACT_FAMILIES.some((family) => name.startsWith(family))) continue;
-    const labels = [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, key = '', val = '']) => [key, val] as const)
-      .filter(([key]) => !key.startsWith('otel_scope_'))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, val]) => `${key}="${val}"`);
-    out.set(`${name}{${labels.join(',')}}`, value);
-  }
-  return out;
+  return seriesOf(exposition, (name) => CONTRACT_FAMILIES.some((family) => name.startsWith(family)));
 }
 
 async function scriptedTraffic(server: MonitoredServer): Promise<void> {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { OPERATION_BUCKETS, SESSION_BUCKETS } from '../../src/metrics/names.js';
 import { VERSION } from '../../src/version.js';
 import { cleanEnv, CLI, runCli, useCliProcesses } from '../cli-process.js';
-import { connectClient, postRaw } from '../helpers.js';
+import { connectClient, postRaw, seriesOf } from '../helpers.js';
 import { attributeRecord, metricsOf, OtlpReceiver, type OtlpDelivery, type OtlpHistogramPoint, type OtlpNumberPoint } from '../otlp-receiver.js';
 import { useTestPeers } from '../peers.js';
 
@@ -28,22 +28,7 @@ const VERSION_2025 = '2025-11-25';
 const HTTP = { 'network.transport': 'tcp', 'network.protocol.name': 'http' };
 
 /** Every sample of /metrics as `name{sorted labels}` -> value, otel_scope_* labels left out. */
-function series(exposition: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of exposition.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable sample: ${line}`);
-    const [, name = '', labelText = '', value = ''] = match;
-    const labels = [...labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)]
-      .map(([, key = '', val = '']) => [key, val] as const)
-      .filter(([key]) => !key.startsWith('otel_scope_'))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, val]) => `${key}="${val}"`);
-    out.set(`${name}{${labels.join(',')}}`, value);
-  }
-  return out;
-}
+const series = (exposition: string): Map<string, string> => seriesOf(exposition);
 
 /** The series of one family (its name exactly, or with a histogram's suffix). */
 const family = (all: Map<string, string>, name: string): string[] => [...all.keys()].filter((key) => key.startsWith(`${name}{`)).sort();
