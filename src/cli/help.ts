@@ -64,55 +64,59 @@ const NOTES = [
   'start with one line naming it and exit code 2.',
 ];
 
-const SERVE = [
-  '  serve      Host the built-in demo MCP server at /mcp, monitored (the default):',
-  '             2025 sessions and 2026-07-28 requests alike.',
-];
+/** What each command does, as plain lines: the command list indents them, a command's own help does not. */
+const SERVE = ['Host the built-in demo MCP server at /mcp, monitored (the default):', '2025 sessions and 2026-07-28 requests alike.'];
 const PROXY = [
-  '  proxy      Monitor any MCP server, in any language: --stdio "<command> [args]"',
-  '             starts one child per session (and one for 2026-07-28 requests) and',
-  '             relays every message both ways; --upstream <url> passes /mcp through',
-  '             to a Streamable HTTP server, both eras.',
+  'Monitor any MCP server, in any language: --stdio "<command> [args]"',
+  'starts one child per session (and one for 2026-07-28 requests) and',
+  'relays every message both ways; --upstream <url> passes /mcp through',
+  'to a Streamable HTTP server, both eras.',
 ];
+
+/** A command in the command list: its name, then what it does, continued under itself. */
+const listed = (name: string, lines: readonly string[]): string[] => lines.map((line, i) => `  ${(i === 0 ? name : '').padEnd(11)}${line}`);
+
+/** The head of each help: its usage and what comes before the routes. */
+function head(command: 'serve' | 'proxy' | undefined): string[] {
+  if (command === 'serve') return ['usage: mcp-exporter serve [<flags>]', '', ...SERVE, '', 'Flags:', ...settingLines()];
+  if (command === 'proxy') {
+    return [
+      'usage: mcp-exporter proxy (--stdio="<command> [args]" | --upstream=<url>) [<flags>]',
+      '',
+      ...PROXY,
+      '',
+      'Proxy flags:',
+      ...PROXY_FLAGS,
+      '',
+      'Flags (as serve):',
+      ...settingLines(),
+    ];
+  }
+  return [
+    'usage: mcp-exporter <command> [<flags>]',
+    '',
+    'Session tracking, Prometheus metrics and a connections API for Model Context',
+    'Protocol (MCP) servers.',
+    '',
+    'Commands:',
+    ...listed('serve', SERVE),
+    ...listed('proxy', PROXY),
+    ...listed('loadgen', ['Drive real MCP client traffic at a server (see loadgen --help).']),
+    ...listed('help', ["Show this help (help <command>: that command's)."]),
+    ...listed('version', ['Print the version.']),
+    '',
+    "Flags (serve and proxy; mcp-exporter <command> --help shows a command's):",
+    ...settingLines(),
+    '',
+    'Proxy flags:',
+    ...PROXY_FLAGS,
+  ];
+}
 
 /**
  * `--help`, in the layout of node_exporter's: flag, meaning, environment variable. With a
  * command (`serve --help`, `proxy --help`), that command's usage and flags first.
  */
 export function helpText(version: string, command?: 'serve' | 'proxy'): string {
-  const lines =
-    command === 'serve'
-      ? ['usage: mcp-exporter serve [<flags>]', '', ...SERVE.map((line) => line.slice(13).trimStart()), '', 'Flags:', ...settingLines()]
-      : command === 'proxy'
-        ? [
-            'usage: mcp-exporter proxy (--stdio="<command> [args]" | --upstream=<url>) [<flags>]',
-            '',
-            ...PROXY.map((line) => line.slice(13).trimStart()),
-            '',
-            'Proxy flags:',
-            ...PROXY_FLAGS,
-            '',
-            'Flags (as serve):',
-            ...settingLines(),
-          ]
-        : [
-            'usage: mcp-exporter <command> [<flags>]',
-            '',
-            'Session tracking, Prometheus metrics and a connections API for Model Context',
-            'Protocol (MCP) servers.',
-            '',
-            'Commands:',
-            ...SERVE,
-            ...PROXY,
-            '  loadgen    Drive real MCP client traffic at a server (see loadgen --help).',
-            '  help       Show this help (help <command>: that command\'s).',
-            '  version    Print the version.',
-            '',
-            'Flags (serve and proxy; mcp-exporter <command> --help shows a command\'s):',
-            ...settingLines(),
-            '',
-            'Proxy flags:',
-            ...PROXY_FLAGS,
-          ];
-  return [...lines, '', ...ROUTES, '', ...NOTES, `mcp-exporter ${version}`, ''].join('\n');
+  return [...head(command), '', ...ROUTES, '', ...NOTES, `mcp-exporter ${version}`, ''].join('\n');
 }
