@@ -1,4 +1,3 @@
-import { traceOf, type TraceRef } from '../core/trace-context.js';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +6,7 @@ import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
+import { traceOf, type TraceRef } from '../core/trace-context.js';
 import { OTHER_ERROR, type ClientFacts, type CloseReason, type RejectReason } from '../core/types.js';
 import { errorTypeOf, isRequest, isResponse, type JsonRpcLike } from './jsonrpc-outcome.js';
 import { SHUTTING_DOWN } from './session-table.js';
@@ -288,7 +288,7 @@ export class HttpExchangeMonitor {
       protocolVersion: facts.protocolVersion,
       startedAt,
       done: false,
-      trace: message.params?._meta === undefined ? undefined : traceOf(message.params._meta),
+      trace: traceOf(message.params?._meta),
     };
   }
 

@@ -44,11 +44,6 @@ export class Heartbeats {
     }
   }
 
-  /** Number of streams being kept. */
-  get size(): number {
-    return this.streams.size;
-  }
-
   /** Keeps `res` (an SSE stream whose headers are sent) until it closes. */
   add(res: ServerResponse): void {
     if (this.timer === undefined || res.writableEnded || this.streams.has(res)) return;

@@ -99,8 +99,7 @@ export class MonitoredTransport implements Transport {
         const toolName = method === 'tools/call' ? this.sink.tools.resolve(m.params?.name) : '';
         const unknownTool = toolName === OVERFLOW_LABEL ? m.params?.name : undefined;
         this.requested(m);
-        const meta = m.params?._meta;
-        this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now(), trace: meta === undefined ? undefined : traceOf(meta) });
+        this.begin({ id: m.id, method, toolName, unknownTool, startedAt: this.now(), trace: traceOf(m.params?._meta) });
       }
       this.onmessage?.(message, extra);
     };

@@ -37,11 +37,9 @@ export interface HostedSession {
   /** The session's monitored transport: at shutdown it answers what is still pending; the liveness check pings through it. */
   monitored?: MonitoredTransport | undefined;
   /** Streams open to the client (the legacy SSE stream, a Streamable HTTP GET stream): what a ping can reach it by. */
-  streams?: number;
+  streams: number;
   /** A legacy SSE stream whose client has not initialized yet: it holds no --max-sessions slot. */
-  awaitingInitialize?: boolean;
-  /** A liveness ping is out. */
-  pinging?: boolean;
+  awaitingInitialize: boolean;
 }
 
 /** What a request still pending at shutdown is answered with. */
@@ -153,23 +151,21 @@ export class SessionTable {
   openStream(session: HostedSession, res: ServerResponse, heartbeats: boolean): void {
     if (res.writableEnded) return;
     if (heartbeats) this.heartbeats.add(res);
-    session.streams = (session.streams ?? 0) + 1;
+    session.streams += 1;
     res.once('close', () => {
-      session.streams = (session.streams ?? 1) - 1;
+      session.streams -= 1;
     });
   }
 
   /** Pings the client of every open session holding a stream; closes the ones that stay silent. */
   private pingAll(): void {
     for (const session of this.byId.values()) {
-      const monitored = session.monitored;
-      if (!monitored || session.pinging || !session.streams) continue;
-      session.pinging = true;
-      void monitored.ping(this.pingTimeoutMs).then((outcome) => {
-        session.pinging = false;
+      if (!session.monitored || session.streams === 0) continue;
+      // A ping still out makes this one 'unsent': one at a time per session.
+      void session.monitored.ping(this.pingTimeoutMs).then((outcome) => {
         // Silent with no stream left proves nothing (the ping may have had no way to the client).
         // The close is logged with its reason, like every session's.
-        if (outcome === 'silent' && session.streams && this.live.has(session) && !this.closingAll) void this.close(session, 'ping_timeout');
+        if (outcome === 'silent' && session.streams > 0 && this.live.has(session) && !this.closingAll) void this.close(session, 'ping_timeout');
       });
     }
   }

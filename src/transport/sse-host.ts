@@ -66,6 +66,7 @@ export class SseHost {
       const server = await this.options.serverFactory();
       const session: HostedSession = {
         awaitingInitialize: true,
+        streams: 0,
         transportKind: 'sse',
         server,
         id: undefined,

@@ -209,10 +209,8 @@ class StreamableSession implements HostedSession {
   inFlight = 0;
   responseClosed: (() => void) | undefined = undefined;
   monitored: MonitoredTransport | undefined = undefined;
-  // Set from the start, so every session keeps one shape.
   streams = 0;
-  awaitingInitialize = false;
-  pinging = false;
+  readonly awaitingInitialize = false;
 
   constructor(
     readonly server: ConnectableServer,
