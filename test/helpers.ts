@@ -203,8 +203,14 @@ export function closeWatcher() {
       },
     },
     seen,
+    /** The n-th close (from 1), once it has come. */
+    async nth(n: number): Promise<ClosedConnectionInfo> {
+      while (seen.length < n) await new Promise<void>((resolve) => (wake = resolve));
+      return seen[n - 1] as ClosedConnectionInfo;
+    },
+    /** The first `count` closes, once they have come. */
     async next(count: number): Promise<ClosedConnectionInfo[]> {
-      while (seen.length < count) await new Promise<void>((resolve) => (wake = resolve));
+      await this.nth(count);
       return seen.slice(0, count);
     },
   };

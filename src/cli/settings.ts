@@ -86,8 +86,8 @@ const duration =
   (min: number, max: number) =>
   (raw: string, where: string): number => {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-    const seconds = match ? Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1) : Number.NaN;
     if (!match) throw new SettingError(`${where}: "${raw}" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds`);
+    const seconds = Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1);
     if (seconds < min || seconds > max) throw new SettingError(`${where}: "${raw}" is out of range; use ${min}s to ${max}s (e.g. 30s, 5m, 1h)`);
     return seconds;
   };
@@ -233,19 +233,19 @@ export function resolveSettings(flags: Readonly<Record<string, string | boolean 
   const assign = <K extends keyof Settings>(key: K, value: Settings[K]): void => {
     settings[key] = value;
   };
-  // The admin token has two sources each way (the token, or a file holding it): any flag wins over any variable.
+  // The admin token comes as a token or as a file holding it, by flag or variable: any flag wins
+  // over either variable, and MCP_ADMIN_TOKEN over MCP_ADMIN_TOKEN_FILE (which is then not read).
   if (typeof flags['admin-token'] === 'string' && typeof flags['admin-token-file'] === 'string') {
     throw new SettingError('--admin-token and --admin-token-file: give one of them');
   }
   const tokenFlagGiven = typeof flags['admin-token'] === 'string' || typeof flags['admin-token-file'] === 'string';
+  const tokenVariableOutranked = (def: Definition<keyof Settings>): boolean =>
+    def.key === 'adminToken' && (tokenFlagGiven || (def.flag === 'admin-token-file' && Boolean(env.MCP_ADMIN_TOKEN)));
   for (const def of DEFINITIONS as readonly Definition<keyof Settings>[]) {
     const fromFlag = flags[def.flag];
     const name = [def.env, ...(def.aliases ?? [])].find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
-    if (typeof fromFlag === 'string') {
-      assign(def.key, def.parse(fromFlag, `--${def.flag}`));
-    } else if (name !== undefined && !(def.key === 'adminToken' && (tokenFlagGiven || (def.flag === 'admin-token-file' && env.MCP_ADMIN_TOKEN)))) {
-      assign(def.key, def.parse(env[name] ?? '', name));
-    }
+    if (typeof fromFlag === 'string') assign(def.key, def.parse(fromFlag, `--${def.flag}`));
+    else if (name !== undefined && !tokenVariableOutranked(def)) assign(def.key, def.parse(env[name] ?? '', name));
   }
   const monitoringEnv = ['MCP_NO_MONITORING', 'MCP_CONNECTION_MONITORING_ENABLED'].find((name) => env[name] !== undefined && env[name] !== '');
   if (monitoringEnv !== undefined) {

@@ -4,29 +4,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
 import { sessionRef } from '../../src/core/session-ref.js';
 import type { ClosedConnectionInfo } from '../../src/core/types.js';
-import { adminUrl, getJson, postRaw, rawSession, samples, scrape, useDemoServers } from '../helpers.js';
+import { adminUrl, closeWatcher, getJson, postRaw, rawSession, samples, scrape, useDemoServers } from '../helpers.js';
 
 const { demo, client, onCleanup } = useDemoServers();
-
-/** Resolves with each closed session as it closes; `next()` waits for the next one. */
-function closeWatcher() {
-  const queue: ClosedConnectionInfo[] = [];
-  const waiting: ((info: ClosedConnectionInfo) => void)[] = [];
-  return {
-    monitor: {
-      onConnectionClosed: (_id: string, _ms: number, info: ClosedConnectionInfo) => {
-        const waiter = waiting.shift();
-        if (waiter) waiter(info);
-        else queue.push(info);
-      },
-    },
-    next: (): Promise<ClosedConnectionInfo> => {
-      const queued = queue.shift();
-      if (queued) return Promise.resolve(queued);
-      return new Promise((resolve) => waiting.push(resolve));
-    },
-  };
-}
 
 const count = (text: string, labels: string): string | undefined =>
   samples(text, 'mcp_server_operation_duration_seconds_count').find((line) => line.includes(`{${labels}}`));
@@ -145,7 +125,7 @@ describe('sessions that end when clients vanish', () => {
     const stream = await fetch(server.url, { headers: { ...streaming, accept: 'text/event-stream' }, signal: abort.signal });
     expect(stream.status).toBe(200);
 
-    const first = await closes.next();
+    const first = await closes.nth(1);
     expect([first.clientName, first.reason]).toEqual(['silent', 'idle_timeout']);
     expect(first.durationMs).toBeGreaterThanOrEqual(1000);
     expect(server.tracker.getConnection(sessionRef(streaming['mcp-session-id'] ?? ''))?.clientName).toBe('streaming');
@@ -155,7 +135,7 @@ describe('sessions that end when clients vanish', () => {
     await late.text();
 
     abort.abort();
-    const second = await closes.next();
+    const second = await closes.nth(2);
     expect([second.clientName, second.reason]).toEqual(['streaming', 'idle_timeout']);
     expect(released.length - probes).toBe(2);
     expect(samples(await scrape(server), 'mcp_server_sessions_closed_total')).toContain(
@@ -196,7 +176,7 @@ describe('sessions that end when clients vanish', () => {
     // The client goes away with the call still running.
     abort.abort();
 
-    const closed = await closes.next();
+    const closed = await closes.nth(1);
     expect([closed.clientName, closed.reason]).toEqual(['dropper', 'idle_timeout']);
     // The session's end aborted the running handler.
     await handlerEnded;
@@ -232,7 +212,7 @@ describe('legacy SSE transport', () => {
     expect(samples(text, 'mcp_server_sessions_active')).toEqual(['mcp_server_sessions_active{transport="sse",client_name="sse-client"} 1']);
 
     await c.close();
-    const closed = await closes.next();
+    const closed = await closes.nth(1);
     expect([closed.transport, closed.clientName, closed.reason]).toEqual(['sse', 'sse-client', 'client_delete']);
     text = await scrape(server);
     expect(samples(text, 'mcp_server_sessions_active')).toEqual(['mcp_server_sessions_active{transport="sse",client_name="sse-client"} 0']);
@@ -271,7 +251,7 @@ describe('legacy SSE transport', () => {
     await c.connect(new SSEClientTransport(new URL(server.url.replace(/\/mcp$/, '/sse'))));
     onCleanup(() => c.close());
     await server.close();
-    const closed = await closes.next();
+    const closed = await closes.nth(1);
     expect([closed.transport, closed.reason]).toEqual(['sse', 'server_shutdown']);
   });
 });
