@@ -3,7 +3,6 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { describe, expect, it } from 'vitest';
 import { sessionRef } from '../../src/core/session-ref.js';
-import type { ClosedConnectionInfo } from '../../src/core/types.js';
 import { adminUrl, closeWatcher, getJson, postRaw, rawSession, samples, scrape, useDemoServers } from '../helpers.js';
 
 const { demo, client, onCleanup } = useDemoServers();
