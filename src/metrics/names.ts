@@ -30,6 +30,11 @@ export const HELP = {
 } as const;
 
 /** Seconds. */
+/** The labels of one series of the operation histogram, in the CONTRACT's order (both backends write them so). */
+export function operationLabels(method: string, tool: string, error: string, version: string) {
+  return { mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version };
+}
+
 export const OPERATION_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
 ];

@@ -16,7 +16,7 @@ import { ATTRIBUTE, closeAttributes, networkAttributes, outcomeAttributes } from
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { SeriesTree } from './series-tree.js';
 import { ExemplarTable } from './exemplars.js';
-import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
+import { HELP, METRIC, OPERATION_BUCKETS, operationLabels, SESSION_BUCKETS } from './names.js';
 
 /** Instrument names: the OpenTelemetry MCP semantic conventions where they name one. */
 export const INSTRUMENT = {
@@ -152,7 +152,7 @@ export class OtelMonitor implements ConnectionMonitor {
     outcomeAttributes(error, attributes);
     const trace = operation.trace;
     if (trace !== undefined) {
-      this.exemplars.record(method, tool, error, version, () => ({ mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version }), operation.durationSeconds, trace);
+      this.exemplars.record(method, tool, error, version, () => operationLabels(method, tool, error, version), operation.durationSeconds, trace);
     }
     if (version !== '') attributes[ATTRIBUTE.protocolVersion] = version;
     this.operationDuration.record(operation.durationSeconds, attributes);

@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { METRIC } from './names.js';
+import { METRIC, operationLabels } from './names.js';
 import { ATTRIBUTE } from './otel-attributes.js';
 import { INSTRUMENT } from './otel-monitor.js';
 
@@ -45,13 +45,14 @@ const labels = (mapping: Readonly<Record<string, string>>): LabelProcessor => {
 };
 
 /** error_type: error.type, or the JSON-RPC code the conventions keep out of error.type (a caller's mistake), or ''. */
-const operationLabels: LabelProcessor = {
-  process: (incoming) => ({
-    mcp_method_name: text(incoming[ATTRIBUTE.methodName]),
-    gen_ai_tool_name: text(incoming[ATTRIBUTE.toolName]),
-    error_type: text(incoming[ATTRIBUTE.errorType] ?? incoming[ATTRIBUTE.statusCode]),
-    mcp_protocol_version: text(incoming[ATTRIBUTE.protocolVersion]),
-  }),
+const operationProcessor: LabelProcessor = {
+  process: (incoming) =>
+    operationLabels(
+      text(incoming[ATTRIBUTE.methodName]),
+      text(incoming[ATTRIBUTE.toolName]),
+      text(incoming[ATTRIBUTE.errorType] ?? incoming[ATTRIBUTE.statusCode]),
+      text(incoming[ATTRIBUTE.protocolVersion]),
+    ),
 };
 
 const sessionLabels = labels({ transport: ATTRIBUTE.transport, client_name: ATTRIBUTE.clientName });
@@ -71,7 +72,7 @@ export function prometheusViews(): PrometheusView[] {
     attributesProcessors: [processor],
   });
   return [
-    { ...view(INSTRUMENT.operationDuration, operationLabels, METRIC.operationDuration), aggregationCardinalityLimit: CARDINALITY_LIMIT },
+    { ...view(INSTRUMENT.operationDuration, operationProcessor, METRIC.operationDuration), aggregationCardinalityLimit: CARDINALITY_LIMIT },
     view(INSTRUMENT.sessionDuration, closeLabels, METRIC.sessionDuration),
     view(INSTRUMENT.sessionsActive, sessionLabels),
     view(INSTRUMENT.sessionsTotal, sessionLabels),

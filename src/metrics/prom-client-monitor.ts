@@ -11,7 +11,7 @@ import {
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { LeanCounter, LeanHistogram } from './lean-metrics.js';
-import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
+import { HELP, METRIC, OPERATION_BUCKETS, operationLabels, SESSION_BUCKETS } from './names.js';
 
 /**
  * Records connection facts in prom-client metrics on the registry it is given: sessions and
@@ -118,7 +118,7 @@ export class PromClientMonitor implements ConnectionMonitor {
       tool,
       error,
       version,
-      () => ({ mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version }),
+      () => operationLabels(method, tool, error, version),
       operation.durationSeconds,
       operation.trace,
     );
