@@ -1,7 +1,7 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { ConnectionMonitor } from './core/types.js';
 import { startMonitoredServer, type MonitoredServer } from './server.js';
-import type { ServerFactory } from './transport/streamable-http-host.js';
+import type { ServerFactory } from './sdk-v1/streamable-http-host.js';
 
 /**
  * The positional form of the earlier monitoring design, with the one change it needed:

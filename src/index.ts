@@ -4,8 +4,10 @@ export type { MonitoredServer, MonitoredServerOptions } from './server.js';
 export { startStreamableMcpServer } from './compat.js';
 export { McpMonitor } from './monitor.js';
 export type { McpMonitorOptions, NodeHandler, NodeMiddleware } from './monitor.js';
-export { CLIENT_GONE, HttpExchangeMonitor } from './transport/http-exchange-monitor.js';
-export type { AnswerHead, BodyWatch, ExchangeFacts, ExchangeRequest, FetchHandler, FetchOptions, HttpExchangeMonitorOptions, NodeRelay } from './transport/http-exchange-monitor.js';
+export { HttpExchangeMonitor } from './wire/exchange-monitor.js';
+export type { HttpExchangeMonitorOptions } from './wire/exchange-monitor.js';
+export { CLIENT_GONE } from './wire/exchange.js';
+export type { AnswerHead, BodyWatch, ExchangeFacts, ExchangeRequest, FetchHandler, FetchOptions, NodeRelay } from './wire/exchange.js';
 export { RecentClients } from './core/recent-clients.js';
 export type { ClientInfo, RecentClientsOptions } from './core/recent-clients.js';
 export { MODERN_PROTOCOL_VERSION, PROTOCOL_VERSIONS } from './core/protocol-versions.js';
@@ -49,14 +51,14 @@ export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin
 export { createAdminRouter } from './http/express-router.js';
 export { ConnectionEventStream } from './http/event-stream.js';
 export type { EventStreamOptions } from './http/event-stream.js';
-export { MonitoredTransport } from './transport/monitored-transport.js';
-export { MonitoredStdioTransport } from './transport/stdio-session.js';
-export { SessionTable } from './transport/session-table.js';
-export { BoundedEventStore } from './transport/event-store.js';
-export { SseHost } from './transport/sse-host.js';
+export { MonitoredTransport } from './sdk-v1/monitored-transport.js';
+export { MonitoredStdioTransport } from './sdk-v1/stdio-session.js';
+export { SessionTable } from './sdk-v1/session-table.js';
+export { BoundedEventStore } from './sdk-v1/event-store.js';
+export { SseHost } from './sdk-v1/sse-host.js';
 
-export { StreamableHttpHost } from './transport/streamable-http-host.js';
-export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './transport/streamable-http-host.js';
+export { StreamableHttpHost } from './sdk-v1/streamable-http-host.js';
+export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './sdk-v1/streamable-http-host.js';
 
 // The OpenTelemetry Prometheus exporter and the demo server have entry points of their own
 // (`mcp-exporter/otel-prometheus`, `mcp-exporter/demo`): importing the package loads neither.

@@ -16,12 +16,13 @@ import { ConnectionEventStream } from './http/event-stream.js';
 import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
 import { OtelMonitor } from './metrics/otel-monitor.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
-import { toWebRequest, writeWebResponse } from './transport/fetch-bridge.js';
-import { HttpExchangeMonitor, type ExchangeFacts, type FetchHandler } from './transport/http-exchange-monitor.js';
-import { tapResponse } from './transport/node-tap.js';
+import { MonitoredStdioTransport } from './sdk-v1/stdio-session.js';
 import { keepAlive } from './transport/liveness.js';
-import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './transport/read-body.js';
-import { MonitoredStdioTransport } from './transport/stdio-session.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody, readNodeRequest } from './transport/read-body.js';
+import type { ExchangeFacts, FetchHandler } from './wire/exchange.js';
+import { HttpExchangeMonitor } from './wire/exchange-monitor.js';
+import { tapResponse } from './wire/node-tap.js';
+import { serveNode } from './wire/serve-node.js';
 
 export interface McpMonitorOptions {
   /** prom-client registry the metrics go to; null for none. @default a new Registry */
@@ -146,12 +147,22 @@ export class McpMonitor {
     });
   }
 
-  /** The client's address (trusted proxies resolved, masked as set) and user agent of a node:http request. */
+  /**
+   * What is known of the client of a node:http request: its address (trusted proxies
+   * resolved, masked as set), user agent, and the client id an auth middleware before this
+   * one verified; and its socket, by which the monitor knows a stateless server's client again
+   * after its initialize.
+   */
   clientFacts(req: IncomingMessage): ExchangeFacts {
-    return {
-      clientIP: this.maskIp(this.proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip'])),
+    const address = this.proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']);
+    const facts: ExchangeFacts = {
+      clientIP: this.maskIp(address),
       userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH),
+      connection: req.socket,
     };
+    const authClientId = authClientOf(req);
+    if (authClientId !== undefined) facts.authClientId = authClientId;
+    return facts;
   }
 
   /**
@@ -171,34 +182,13 @@ export class McpMonitor {
    * `app.all('/mcp', (req, res) => monitor.nodeHandler(handler)(req, res, req.body))`.
    */
   nodeHandler(handler: FetchHandler): NodeHandler {
-    const inner = this.exchanges.unwrap(handler);
+    const route = { exchanges: this.exchanges, handler: this.exchanges.unwrap(handler), logger: this.logger };
     return async (req, res, parsedBody) => {
       keepAlive(req.socket);
-      try {
-        let body = typeof parsedBody === 'function' ? undefined : parsedBody;
-        let text: string | undefined;
-        if (body === undefined && req.method === 'POST') {
-          const read = await readJsonBody(req, res, this.maxBodyBytes, this.tracker);
-          if (!read) return;
-          ({ body, text } = read);
-        } else if (body !== undefined) {
-          text = JSON.stringify(body);
-        }
-        const auth = (req as { auth?: unknown }).auth;
-        const http = this.clientFacts(req);
-        const authClientId = authClientOf(req);
-        if (authClientId !== undefined) http.authClientId = authClientId;
-        const response = await this.exchanges.exchange(toWebRequest(req, res, text), http, body, (request, parsed) =>
-          inner.fetch(request, { parsedBody: parsed, ...(auth !== undefined ? { authInfo: auth } : {}) }),
-        );
-        await writeWebResponse(res, response);
-      } catch (error) {
-        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null }));
-        } else res.end();
-      }
+      // express passes `next` third when the handler is mounted bare: that is no body.
+      const read = await readNodeRequest(req, res, this.maxBodyBytes, this.tracker, typeof parsedBody === 'function' ? undefined : parsedBody);
+      if (!read) return;
+      await serveNode(req, res, read, this.clientFacts(req), { ...route, authInfo: (req as { auth?: unknown }).auth });
     };
   }
 

@@ -9,9 +9,12 @@ import type { RecentClients } from './core/recent-clients.js';
 import type { SessionTracker } from './core/session-tracker.js';
 import type { AdminHandler, ToolSummary } from './http/admin-routes.js';
 import { handleProbe } from './http/probes.js';
+import { createMcpEndpoint } from './mcp-endpoint.js';
 import { McpMonitor, type McpMonitorOptions } from './monitor.js';
+import { SessionTable, type ServerFactory } from './sdk-v1/session-table.js';
+import { SseHost } from './sdk-v1/sse-host.js';
+import { StreamableHttpHost } from './sdk-v1/streamable-http-host.js';
 import { sendJson } from './transport/http-answers.js';
-import type { FetchHandler, NodeRelay } from './transport/http-exchange-monitor.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_SECONDS,
   DEFAULT_PING_INTERVAL_SECONDS,
@@ -19,9 +22,7 @@ import {
   TCP_KEEPALIVE_DELAY_MS,
 } from './transport/liveness.js';
 import { createRequestGuard } from './transport/request-guard.js';
-import { SessionTable, type ServerFactory } from './transport/session-table.js';
-import { SseHost } from './transport/sse-host.js';
-import { StreamableHttpHost } from './transport/streamable-http-host.js';
+import type { FetchHandler, NodeRelay } from './wire/exchange.js';
 
 export interface MonitoredServerOptions extends McpMonitorOptions {
   /** Builds one MCP server per session. */
@@ -163,8 +164,12 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     logger,
     eventStore: options.eventStore,
     enableJsonResponse: options.enableJsonResponse,
+  });
+  const mcpEndpoint = createMcpEndpoint({
+    monitor,
+    sessions: host,
+    fetchHandler: fetchHandler ? { handler: fetchHandler, scope: options.endpointHandler ? 'all' : 'modern' } : undefined,
     maxBodyBytes: options.maxBodyBytes,
-    fetchLeg: fetchHandler ? { handler: fetchHandler, exchanges: monitor.exchanges, scope: options.endpointHandler ? 'all' : 'modern' } : undefined,
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
   const sseHost = ssePaths
@@ -202,7 +207,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     if (path === endpoint) {
-      if (guard.admit(req, res)) void host.handle(req, res);
+      if (guard.admit(req, res)) void mcpEndpoint(req, res);
     } else if (sseHost && path === ssePaths?.stream) {
       if (guard.admit(req, res)) void sseHost.handleStream(req, res);
     } else if (sseHost && path === ssePaths?.messages) {

@@ -7,7 +7,7 @@ import { probeHttpUpstream } from '../proxy/probe.js';
 import { httpUpstreamFactory, stdioServerFactory, stdioTransport } from '../proxy/relay-bridge.js';
 import { StdioModernRelay } from '../proxy/stdio-modern.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
-import { BoundedEventStore } from '../transport/event-store.js';
+import { BoundedEventStore } from '../sdk-v1/event-store.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
 import { SettingError, type Settings } from './settings.js';
 

@@ -17,7 +17,11 @@ export type ConnectionKind = 'session' | 'subscription';
 /** Why a connection ended. */
 export type CloseReason = 'client_delete' | 'idle_timeout' | 'ping_timeout' | 'server_shutdown' | 'transport_error';
 
-/** Why a request was refused before it reached a session's server. */
+/**
+ * Why a request was refused before it reached a session's server. `method_not_allowed` (405)
+ * and `not_acceptable` (406) are answers a server gives on purpose, e.g. a server without a
+ * standalone stream to every GET: counted apart from refusals of bad input.
+ */
 export type RejectReason =
   | 'unknown_session'
   | 'missing_session'
@@ -27,6 +31,8 @@ export type RejectReason =
   | 'unauthorized'
   | 'forbidden_host'
   | 'too_many_sessions'
+  | 'method_not_allowed'
+  | 'not_acceptable'
   | 'unsupported_protocol_version'
   | 'header_mismatch'
   | 'missing_capability';
@@ -41,6 +47,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'unauthorized',
   'forbidden_host',
   'too_many_sessions',
+  'method_not_allowed',
+  'not_acceptable',
   'unsupported_protocol_version',
   'header_mismatch',
   'missing_capability',

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { z } from 'zod';
-import type { ServerFactory } from '../transport/session-table.js';
+import type { ServerFactory } from '../sdk-v1/session-table.js';
 
 /** Longest sleep the demo's `sleep` tool accepts, in milliseconds. */
 export const MAX_SLEEP_MS = 60_000;

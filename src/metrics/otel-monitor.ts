@@ -110,9 +110,12 @@ export class OtelMonitor implements ConnectionMonitor {
 
   onConnectionEstablished = (connection: ConnectionInfo): void => {
     if (connection.kind === 'subscription') {
-      const attributes = { [ATTRIBUTE.clientName]: this.labels.clientName(connection.clientName) };
+      const client = this.labels.clientName(connection.clientName);
+      const attributes = { [ATTRIBUTE.clientName]: client };
       this.subscriptionsActive.add(1, attributes);
       this.subscriptionsTotal.add(1, attributes);
+      // A listen stream is one request of its client, though not an operation.
+      this.countClientRequest(client, this.labels.protocolVersion(connection.protocolVersion));
       return;
     }
     const attributes = this.sessionAttributes(connection);
@@ -156,12 +159,15 @@ export class OtelMonitor implements ConnectionMonitor {
     }
     if (version !== '') attributes[ATTRIBUTE.protocolVersion] = version;
     this.operationDuration.record(operation.durationSeconds, attributes);
-    const client = this.labels.clientName(operation.client.clientName);
+    this.countClientRequest(this.labels.clientName(operation.client.clientName), version);
+  };
+
+  private countClientRequest(client: string, version: string): void {
     this.clientRequests.at([client, version], () => ({
       attributes: version === '' ? { [ATTRIBUTE.clientName]: client } : { [ATTRIBUTE.clientName]: client, [ATTRIBUTE.protocolVersion]: version },
       count: 0,
     })).count += 1;
-  };
+  }
 
   private sessionAttributes(connection: ConnectionInfo): Attributes {
     return {

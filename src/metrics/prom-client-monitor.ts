@@ -84,6 +84,8 @@ export class PromClientMonitor implements ConnectionMonitor {
     if (connection.kind === 'subscription') {
       this.subscriptionsActive.inc({ client_name });
       this.subscriptionsTotal.inc({ client_name });
+      // A listen stream is one request of its client, though not an operation.
+      this.countClientRequest(client_name, this.labels.protocolVersion(connection.protocolVersion));
       return;
     }
     const labels = { transport: connection.transport, client_name };
@@ -122,7 +124,10 @@ export class PromClientMonitor implements ConnectionMonitor {
       operation.durationSeconds,
       operation.trace,
     );
-    const client = this.labels.clientName(operation.client.clientName);
-    this.clientRequests.add(client, version, () => ({ client_name: client, mcp_protocol_version: version }));
+    this.countClientRequest(this.labels.clientName(operation.client.clientName), version);
   };
+
+  private countClientRequest(client: string, version: string): void {
+    this.clientRequests.add(client, version, () => ({ client_name: client, mcp_protocol_version: version }));
+  }
 }

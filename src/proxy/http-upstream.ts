@@ -1,8 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { CLIENT_GONE, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../transport/http-exchange-monitor.js';
-import { SHUTTING_DOWN } from '../transport/session-table.js';
+import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
+import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
 
 /** Request headers that belong to one hop, or that the proxy answers for itself (it checked Origin). */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
@@ -73,12 +73,12 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
       // stream when the upstream opened one, else as the answer), a stream without one just ends.
       const shutDown = (): void => {
         if (over) return;
-        const error = id === undefined ? undefined : JSON.stringify({ jsonrpc: '2.0', id, error: SHUTTING_DOWN });
+        const error = id === undefined ? undefined : jsonRpcErrorText(id, SHUTTING_DOWN.code, SHUTTING_DOWN.message);
         if (!heard) {
           // The JSON-RPC error is the answer: a JSON body, as a server may answer any POST.
           heard = true;
           const status = error === undefined ? 503 : 200;
-          watch = answered({ status, header: (name) => (name === 'content-type' ? 'application/json' : undefined) });
+          watch = answered(jsonHead(status));
           watch?.whole?.(error ?? '');
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(error ?? '');
@@ -112,7 +112,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
         }
         heard = true;
         const failed = unreachable(url, error);
-        watch = answered({ status: 502, header: (name) => (name === 'content-type' ? 'application/json' : undefined) });
+        watch = answered(jsonHead(502));
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(failed);
         finish();
@@ -224,7 +224,7 @@ export function failureReason(error: unknown): string {
 /** The JSON-RPC error of a 502: the upstream (never its query, which may carry a secret) and why it did not answer. */
 function unreachable(url: URL, error: unknown): string {
   const message = `Bad Gateway: the upstream MCP server at ${url.origin}${url.pathname} did not answer (${failureReason(error)})`;
-  return JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  return jsonRpcErrorText(null, JSONRPC.serverError, message);
 }
 
 const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);

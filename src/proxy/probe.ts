@@ -1,11 +1,16 @@
-import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
+import { MODERN_PROTOCOL_VERSION, PROTOCOL_VERSIONS } from '../core/protocol-versions.js';
 import type { ToolSummary } from '../http/admin-routes.js';
+import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import type { JsonRpcLike } from '../transport/jsonrpc-outcome.js';
+import { messagesIn } from '../wire/sse-frames.js';
 import { failureReason, type HttpUpstream } from './http-upstream.js';
 
 /** What a probe of the upstream found. */
 export interface UpstreamFound {
-  /** The protocol versions it answered: 2026-07-28 from server/discover, the 2025 one its initialize negotiated. */
+  /**
+   * The protocol versions it speaks, newest first: those its server/discover lists
+   * (2026-07-28 on), and the 2025 one its initialize negotiated.
+   */
   versions: string[];
   /** Its tools, when it listed them. */
   tools: ToolSummary[];
@@ -14,16 +19,14 @@ export interface UpstreamFound {
 }
 
 const CLIENT_INFO = { name: 'mcp-exporter-probe', version: '1' };
+/** The newest 2025 revision: what the probe's initialize asks for (the upstream may negotiate down). */
+const NEWEST_2025 = '2025-11-25';
 
-/** The first JSON-RPC message of an answer, JSON or SSE. */
-async function firstMessage(res: Response): Promise<JsonRpcLike | undefined> {
+/** The response to request `id` in an answer, JSON or SSE, whatever events come before it (a priming event, notifications). */
+async function responseTo(res: Response, id: number): Promise<JsonRpcLike | undefined> {
   const text = await res.text();
-  const json = (res.headers.get('content-type') ?? '').includes('text/event-stream') ? /^data: ?(.*)$/m.exec(text)?.[1] : text;
-  try {
-    return json === undefined ? undefined : (JSON.parse(json) as JsonRpcLike);
-  } catch {
-    return undefined;
-  }
+  const eventStream = (res.headers.get('content-type') ?? '').toLowerCase().includes('text/event-stream');
+  return messagesIn<JsonRpcLike>(text, eventStream).find((message) => message.id === id && message.method === undefined);
 }
 
 function post(upstream: HttpUpstream, body: unknown, headers: Record<string, string>): Promise<Response> {
@@ -41,45 +44,53 @@ const toolsOf = (message: JsonRpcLike | undefined): ToolSummary[] => {
   return Array.isArray(tools) ? (tools as ToolSummary[]).filter((tool) => typeof tool?.name === 'string') : [];
 };
 
+/** Versions of the specification, newest first; others (a revision this project does not know) after them as given. */
+function newestFirst(versions: Iterable<string>): string[] {
+  const rank = (version: string): number => PROTOCOL_VERSIONS.indexOf(version);
+  return [...new Set(versions)].sort((a, b) => rank(b) - rank(a));
+}
+
 /**
  * Asks an HTTP upstream, once, what it speaks (server/discover for 2026-07-28, then a 2025
- * initialize it ends again) and which tools it has. Never throws: an upstream that is down
- * or refuses is a finding, not a reason to stop.
+ * initialize) and which tools it has. The session its initialize opens is ended (DELETE)
+ * whatever came of it, so the probe leaves nothing open upstream. Never throws: an upstream
+ * that is down or refuses is a finding, not a reason to stop.
  */
 export async function probeHttpUpstream(upstream: HttpUpstream): Promise<UpstreamFound> {
-  const found: UpstreamFound = { versions: [], tools: [] };
-  const envelope = {
-    'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL_VERSION,
-    'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
+  const versions = new Set<string>();
+  let tools: ToolSummary[] = [];
+  const envelope = { [META_PROTOCOL_VERSION]: MODERN_PROTOCOL_VERSION, [META_CLIENT_INFO]: CLIENT_INFO, 'io.modelcontextprotocol/clientCapabilities': {} };
   const modern = (method: string): Promise<Response> =>
     post(upstream, { jsonrpc: '2.0', id: 1, method, params: { _meta: envelope } }, { 'mcp-protocol-version': MODERN_PROTOCOL_VERSION, 'mcp-method': method });
   try {
-    const discover = await modern('server/discover');
-    const answer = await firstMessage(discover);
-    const supported = (answer?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
-    if (Array.isArray(supported) && supported.includes(MODERN_PROTOCOL_VERSION)) {
-      found.versions.push(MODERN_PROTOCOL_VERSION);
-      found.tools = toolsOf(await firstMessage(await modern('tools/list')));
+    const discovered = await responseTo(await modern('server/discover'), 1);
+    const supported = (discovered?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
+    if (Array.isArray(supported)) {
+      for (const version of supported) if (typeof version === 'string') versions.add(version);
+      if (versions.has(MODERN_PROTOCOL_VERSION)) tools = toolsOf(await responseTo(await modern('tools/list'), 1));
     }
     const init = await post(
       upstream,
-      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: CLIENT_INFO } },
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: NEWEST_2025, capabilities: {}, clientInfo: CLIENT_INFO } },
       {},
     );
-    const initialized = await firstMessage(init);
-    const negotiated = (initialized?.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-    const sessionId = init.headers.get('mcp-session-id');
-    if (init.status === 200 && typeof negotiated === 'string') {
-      found.versions.push(negotiated);
-      const session: Record<string, string> = { 'mcp-protocol-version': negotiated, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) };
-      await (await post(upstream, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).body?.cancel();
-      if (found.tools.length === 0) found.tools = toolsOf(await firstMessage(await post(upstream, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, session)));
-      if (sessionId) await upstream.endSession(sessionId, negotiated);
+    const sessionId = init.headers.get('mcp-session-id') ?? undefined;
+    let negotiated: string | undefined;
+    try {
+      const initialized = await responseTo(init, 1);
+      const version = (initialized?.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+      negotiated = init.status === 200 && typeof version === 'string' ? version : undefined;
+      if (negotiated !== undefined) {
+        versions.add(negotiated);
+        const session: Record<string, string> = { 'mcp-protocol-version': negotiated, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) };
+        await (await post(upstream, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).body?.cancel();
+        if (tools.length === 0) tools = toolsOf(await responseTo(await post(upstream, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, session), 2));
+      }
+    } finally {
+      if (sessionId) await upstream.endSession(sessionId, negotiated ?? NEWEST_2025);
     }
   } catch (error) {
-    found.error = failureReason(error);
+    return { versions: newestFirst(versions), tools, error: failureReason(error) };
   }
-  return found;
+  return { versions: newestFirst(versions), tools };
 }

@@ -4,7 +4,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { Logger } from '../core/logger.js';
-import type { ConnectableServer, ServerFactory } from '../transport/session-table.js';
+import type { ConnectableServer, ServerFactory } from '../sdk-v1/session-table.js';
+import { JSONRPC, jsonRpcError } from '../transport/http-answers.js';
 
 export interface StdioCommand {
   command: string;
@@ -83,7 +84,7 @@ class RelayBridge implements ConnectableServer {
     this.open.clear();
     this.progress.clear();
     if (!front) return;
-    await Promise.all(ids.map((id) => front.send({ jsonrpc: '2.0', id, error: { code: -32000, message } }).catch(() => {})));
+    await Promise.all(ids.map((id) => front.send(jsonRpcError(id, JSONRPC.serverError, message)).catch(() => {})));
   }
 
   /** An HTTP upstream is told the session is over (DELETE); a child process is ended. */

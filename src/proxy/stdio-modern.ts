@@ -1,7 +1,8 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../core/logger.js';
-import type { FetchHandler, FetchOptions } from '../transport/http-exchange-monitor.js';
+import { JSONRPC, jsonRpcError, jsonRpcErrorResponse } from '../transport/http-answers.js';
+import type { FetchHandler, FetchOptions } from '../wire/exchange.js';
 import type { JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 
 const SUBSCRIPTION_META = 'io.modelcontextprotocol/subscriptionId';
@@ -44,7 +45,7 @@ export class StdioModernRelay implements FetchHandler {
     if (request.method.toUpperCase() !== 'POST') return errorResponse(405, null, 'Method not allowed.', { Allow: 'POST' });
     const message = options?.parsedBody as Message | undefined;
     if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof message.method !== 'string') {
-      return errorResponse(400, null, 'Bad Request: the body is not a JSON-RPC request or notification', {}, -32600);
+      return errorResponse(400, null, 'Bad Request: the body is not a JSON-RPC request or notification', {}, JSONRPC.invalidRequest);
     }
     let child: Transport;
     try {
@@ -108,7 +109,7 @@ export class StdioModernRelay implements FetchHandler {
         },
         fail: (reason) => {
           done();
-          const error = { jsonrpc: '2.0', error: { code: -32000, message: reason }, id: message.id as string | number };
+          const error = jsonRpcError(message.id as string | number, JSONRPC.serverError, reason);
           if (stream) {
             stream.enqueue(frame(error as Message));
             stream.close();
@@ -182,6 +183,6 @@ function withSubscriptionId(result: unknown, clientId: string | number): unknown
   return { ...(result as object), _meta: { ...meta, [SUBSCRIPTION_META]: clientId } };
 }
 
-function errorResponse(status: number, id: string | number | null, message: string, headers: Record<string, string> = {}, code = -32000): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id }, { status, headers });
+function errorResponse(status: number, id: string | number | null, message: string, headers: Record<string, string> = {}, code: number = JSONRPC.serverError): Response {
+  return jsonRpcErrorResponse(status, id, code, message, headers);
 }

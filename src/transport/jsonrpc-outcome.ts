@@ -5,7 +5,7 @@ export interface JsonRpcLike {
   id?: string | number | null;
   method?: unknown;
   params?: { name?: unknown; _meta?: Record<string, unknown> };
-  result?: { isError?: unknown; tools?: unknown };
+  result?: { isError?: unknown; tools?: unknown; protocolVersion?: unknown };
   error?: { code?: unknown };
 }
 

@@ -129,3 +129,20 @@ export async function readJsonBody(
     return undefined;
   }
 }
+
+/** A node:http request whose body was read: its JSON and its text (both undefined for a GET or DELETE). */
+export interface ReadRequest {
+  body: unknown;
+  text: string | undefined;
+}
+
+/**
+ * The body of a node:http request, read once for whoever serves it: `given` when a body
+ * parser (express.json()) made it already, else read here for a POST (a bad body is answered
+ * and counted by readJsonBody, and the result is undefined).
+ */
+export async function readNodeRequest(req: IncomingMessage, res: ServerResponse, maxBytes: number, refusals: BodyRefusals, given?: unknown): Promise<ReadRequest | undefined> {
+  if (given !== undefined) return { body: given, text: JSON.stringify(given) };
+  if (req.method !== 'POST') return { body: undefined, text: undefined };
+  return readJsonBody(req, res, maxBytes, refusals);
+}

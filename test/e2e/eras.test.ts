@@ -103,7 +103,7 @@ describe('serve answers both eras on /mcp', () => {
     expect(opened).toMatchObject({ kind: 'subscription', clientName: 'cli-pinned', protocolVersion: MODERN, msg: 'MCP listen stream opened' });
     const metrics = await (await fetch(`${serve.adminUrl}/metrics`)).text();
     expect(samples(metrics, 'mcp_server_subscriptions_active')).toEqual(['mcp_server_subscriptions_active{client_name="cli-pinned"} 1']);
-    expect(samples(metrics, 'mcp_server_client_requests_total')).toEqual([`mcp_server_client_requests_total{client_name="cli-pinned",mcp_protocol_version="${MODERN}"} 2`]);
+    expect(samples(metrics, 'mcp_server_client_requests_total')).toEqual([`mcp_server_client_requests_total{client_name="cli-pinned",mcp_protocol_version="${MODERN}"} 3`]);
     await subscription.close();
     expect(await serve.line((line) => line.event === 'mcp_connection_closed')).toMatchObject({ kind: 'subscription', reason: 'client_delete' });
   });

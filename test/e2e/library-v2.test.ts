@@ -48,15 +48,22 @@ describe('the library for SDK v2 servers', () => {
       `mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",gen_ai_tool_name="",error_type="",mcp_protocol_version="${MODERN}"} 1`,
       `mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="fail",error_type="tool_error",mcp_protocol_version="${MODERN}"} 1`,
     ]);
-    const clients = (await getJson(`${base}/api/mcp/clients`)).body as { clients: { clientName: string; clientIP: string; protocolVersions: string[] }[] };
-    // A stateless 2025 request after initialize names no client: it counts under the unnamed one.
-    expect(clients.clients.map((c) => [c.clientName, c.clientIP, c.protocolVersions]).sort()).toEqual(
+    const clients = (await getJson(`${base}/api/mcp/clients`)).body as { clients: { clientName: string; clientIP: string; protocolVersions: string[]; requests: number }[] };
+    // A stateless 2025 request after initialize names no client: it is known by the initialize
+    // before it (same connection), so the client has one name in the metrics and the API.
+    expect(clients.clients.map((c) => [c.clientName, c.clientIP, c.protocolVersions, c.requests]).sort()).toEqual(
       [
-        ['', '127.0.0.0', ['2025-11-25']],
-        ['v1-stateless', '127.0.0.0', ['2025-11-25']],
-        ['v2-pinned', '127.0.0.0', [MODERN]],
+        ['v1-stateless', '127.0.0.0', ['2025-11-25'], 2],
+        ['v2-pinned', '127.0.0.0', [MODERN], 5],
       ].sort(),
     );
+    const text = await (m.registry as Registry).metrics();
+    expect(samples(text, 'mcp_server_client_requests_total')).toEqual([
+      'mcp_server_client_requests_total{client_name="v1-stateless",mcp_protocol_version="2025-11-25"} 2',
+      `mcp_server_client_requests_total{client_name="v2-pinned",mcp_protocol_version="${MODERN}"} 5`,
+    ]);
+    // The SDK v2 answers the v1 client's GET stream with 405: a server without a standalone stream, not bad input.
+    expect(samples(text, 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'))).toEqual(['mcp_server_requests_rejected_total{reason="method_not_allowed"} 1']);
     expect((await fetch(`${base}/-/ready`)).status).toBe(200);
   });
 

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
 import { McpMonitor } from '../../src/monitor.js';
-import { MAX_AWAITING_STREAMS } from '../../src/transport/sse-host.js';
+import { MAX_AWAITING_STREAMS } from '../../src/sdk-v1/sse-host.js';
 import { closeWatcher, openSseStream, postMessage, postRaw, rawSession, samples, scrape, useDemoServers, type RawSseStream } from '../helpers.js';
 
 const { demo, client, onCleanup } = useDemoServers();

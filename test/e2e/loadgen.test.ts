@@ -84,10 +84,10 @@ describe('LoadGenerator', () => {
     const text = await scrape(server);
     expect(samples(text, 'mcp_server_sessions_total')).toEqual([`mcp_server_sessions_total{transport="streamable_http",client_name="mixed"} ${summary.sessionsStarted}`]);
     expect(samples(text, 'mcp_server_subscriptions_total')).toEqual([`mcp_server_subscriptions_total{client_name="mixed"} ${summary.listens}`]);
-    // initialize and two calls a session; discovery and two calls a client of the new era (its listen stream is a connection).
+    // initialize and two calls a session; discovery, two calls and the listen stream a client of the new era.
     expect(samples(text, 'mcp_server_client_requests_total').sort()).toEqual([
       `mcp_server_client_requests_total{client_name="mixed",mcp_protocol_version="2025-11-25"} ${summary.sessionsStarted * 3}`,
-      `mcp_server_client_requests_total{client_name="mixed",mcp_protocol_version="2026-07-28"} ${summary.modernClients * 3}`,
+      `mcp_server_client_requests_total{client_name="mixed",mcp_protocol_version="2026-07-28"} ${summary.modernClients * 4}`,
     ]);
   });
 

@@ -91,7 +91,7 @@ describe('OpenTelemetry backend', () => {
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="parse_error"}')).toBe('1');
     expect(fromProm.get('mcp_server_subscriptions_total{client_name="modern"}')).toBe('1');
     expect(fromProm.get('mcp_server_subscription_duration_seconds_count{reason="client_delete"}')).toBe('1');
-    expect(fromProm.get('mcp_server_client_requests_total{client_name="modern",mcp_protocol_version="2026-07-28"}')).toBe('2');
+    expect(fromProm.get('mcp_server_client_requests_total{client_name="modern",mcp_protocol_version="2026-07-28"}')).toBe('3');
     expect(fromProm.get('mcp_server_requests_rejected_total{reason="unknown_session"}')).toBe('1');
     await meterProvider.shutdown();
   });

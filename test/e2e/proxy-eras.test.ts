@@ -141,7 +141,7 @@ describe('proxy --stdio in both eras', () => {
 
     const text = await metrics(proxy);
     expect(samples(text, 'mcp_server_client_requests_total')).toEqual([
-      `mcp_server_client_requests_total{client_name="stdio-pinned",mcp_protocol_version="${MODERN}"} 3`,
+      `mcp_server_client_requests_total{client_name="stdio-pinned",mcp_protocol_version="${MODERN}"} 4`,
       'mcp_server_client_requests_total{client_name="stdio-2025",mcp_protocol_version="2025-11-25"} 2',
     ]);
     expect(samples(text, 'mcp_server_subscriptions_active')).toEqual(['mcp_server_subscriptions_active{client_name="stdio-pinned"} 1']);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BoundedEventStore } from '../../src/transport/event-store.js';
+import { BoundedEventStore } from '../../src/sdk-v1/event-store.js';
 import { useCliProcesses } from '../cli-process.js';
 
 const { start } = useCliProcesses();

@@ -267,7 +267,7 @@ describe('bad input gets a clear answer and is counted', () => {
     expect(res.status).toBe(406);
     await res.text();
     expect(server.tracker.totalCount).toBe(0);
-    expect(await rejected(server)).toEqual(['mcp_server_requests_rejected_total{reason="invalid_request"} 1']);
+    expect(await rejected(server)).toEqual(['mcp_server_requests_rejected_total{reason="not_acceptable"} 1']);
   });
 
   it('an unsupported method on /mcp: 405 with Allow', async () => {

@@ -137,7 +137,7 @@ describe('a streamed answer still pending at shutdown', () => {
     expect(text).toContain('"data":"working"');
     await monitor.close();
     for (let part = await reader.read(); !part.done; part = await reader.read()) text += decoder.decode(part.value);
-    expect(text.split('\n\n').filter((frame) => frame !== '').at(-1)).toBe('event: message\ndata: {"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"Server shutting down"}}');
+    expect(text.split('\n\n').filter((frame) => frame !== '').at(-1)).toBe('event: message\ndata: {"jsonrpc":"2.0","error":{"code":-32000,"message":"Server shutting down"},"id":7}');
     expect(samples(await registry.metrics(), 'mcp_server_operation_duration_seconds_count')).toEqual([
       'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="other",error_type="-32000",mcp_protocol_version="2026-07-28"} 1',
     ]);

@@ -5,7 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { releaseAnsweredJsonStreams } from '../../src/transport/json-stream-release.js';
+import { releaseAnsweredJsonStreams } from '../../src/sdk-v1/json-stream-release.js';
 import { connectClient } from '../helpers.js';
 
 const CALLS = 20;

@@ -5,7 +5,7 @@ import { boundedText } from '../core/bounded-text.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { CloseReason } from '../core/types.js';
-import type { JsonRpcLike } from './jsonrpc-outcome.js';
+import type { JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { MonitoredTransport } from './monitored-transport.js';
 
 /**

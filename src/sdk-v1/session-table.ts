@@ -4,8 +4,8 @@ import type { Logger } from '../core/logger.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
-import { JSONRPC, sendJsonRpcError } from './http-answers.js';
-import { Heartbeats } from './liveness.js';
+import { JSONRPC, sendJsonRpcError, SHUTTING_DOWN } from '../transport/http-answers.js';
+import { Heartbeats } from '../transport/liveness.js';
 import type { MonitoredTransport } from './monitored-transport.js';
 
 /** What a server factory must return: an McpServer or a low-level Server both fit. */
@@ -42,8 +42,6 @@ export interface HostedSession {
   awaitingInitialize: boolean;
 }
 
-/** What a request still pending at shutdown is answered with. */
-export const SHUTTING_DOWN = { code: -32000, message: 'Server shutting down' } as const;
 
 export interface SessionTableOptions {
   tracker: SessionTracker;

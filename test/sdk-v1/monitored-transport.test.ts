@@ -4,7 +4,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { ToolCatalog } from '../../src/core/tool-catalog.js';
 import type { OperationInfo } from '../../src/core/types.js';
-import { MonitoredTransport } from '../../src/transport/monitored-transport.js';
+import { MonitoredTransport } from '../../src/sdk-v1/monitored-transport.js';
 
 const CLIENT = { clientName: 'rig', clientVersion: '1', clientIP: '127.0.0.0', userAgent: 'test' };
 

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import type { AnswerHead, BodyWatch } from './http-exchange-monitor.js';
+import type { AnswerHead, BodyWatch } from './exchange.js';
 
 type Chunk = string | Uint8Array;
 type Callback = (error?: Error | null) => void;

@@ -1,12 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { boundedText } from '../core/bounded-text.js';
 import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import { traceOf, type TraceRef } from '../core/trace-context.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
 import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
-import { errorTypeOf, type JsonRpcLike } from './jsonrpc-outcome.js';
+import { jsonRpcError } from '../transport/http-answers.js';
+import { errorTypeOf, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 
 export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 
@@ -143,7 +145,7 @@ export class MonitoredTransport implements Transport {
     const ids: RequestId[] = [];
     if (this.slot) ids.push(this.slot.id);
     if (this.more) ids.push(...this.more.keys());
-    await Promise.all(ids.map((id) => this.send({ jsonrpc: '2.0', id, error: { code, message } }).catch(() => {})));
+    await Promise.all(ids.map((id) => this.send(jsonRpcError(id, code, message)).catch(() => {})));
   }
 
   /**
@@ -182,6 +184,7 @@ export class MonitoredTransport implements Transport {
       const pending = this.slot?.id === m.id ? this.slot : this.more?.get(m.id);
       if (pending) {
         if (pending.method === 'tools/list' && m.result !== undefined) this.sink.tools.offer(m.result.tools);
+        if (pending.method === 'initialize') this.negotiated(m.result?.protocolVersion);
         this.finish(pending, errorTypeOf(pending.method, m));
       }
     }
@@ -194,6 +197,19 @@ export class MonitoredTransport implements Transport {
 
   setProtocolVersion(version: string): void {
     this.inner.setProtocolVersion?.(version);
+  }
+
+  /**
+   * The version the server answered an initialize with: the session runs at it from now on,
+   * the initialize included. The hosts guess it from the request (the SDK v1's own rule); a
+   * server behind a proxy may negotiate lower, and its answer decides.
+   */
+  private negotiated(version: unknown): void {
+    if (typeof version !== 'string') return;
+    const bounded = boundedText(version, 32);
+    this.protocolVersion = bounded;
+    // The session's facts, which the tracker holds, show it too.
+    if ('protocolVersion' in this.client) (this.client as { protocolVersion: string }).protocolVersion = bounded;
   }
 
   /** A request arrived, before the server has it: for a subclass that follows the session itself. */

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
-import { JSONRPC, sendJsonRpcError } from './http-answers.js';
+import { JSONRPC, sendJsonRpcError } from '../transport/http-answers.js';
 import { initializeParams, sessionFacts } from './initialize.js';
 import { MonitoredTransport } from './monitored-transport.js';
-import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from '../transport/read-body.js';
 import type { HostedSession, ServerFactory, SessionTable } from './session-table.js';
 
 export interface SseHostOptions {
@@ -57,6 +57,7 @@ export class SseHost {
   async handleStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { sessions, logger, tracker } = this.options;
     if (req.method !== 'GET') {
+      tracker.reject('method_not_allowed');
       sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: open the stream with GET', { Allow: 'GET' });
       return;
     }
@@ -97,7 +98,7 @@ export class SseHost {
       sessions.openStream(session, res, true);
     } catch (error) {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'opening an SSE session failed');
-      sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');
+      sendJsonRpcError(res, 500, JSONRPC.internalError, 'Internal server error');
     }
   }
 
@@ -123,6 +124,7 @@ export class SseHost {
     const { sessions, tracker } = this.options;
     try {
       if (req.method !== 'POST') {
+        tracker.reject('method_not_allowed');
         sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: post messages with POST', { Allow: 'POST' });
         return;
       }
@@ -173,7 +175,7 @@ export class SseHost {
       }
     } catch (error) {
       this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'SSE message failed');
-      sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');
+      sendJsonRpcError(res, 500, JSONRPC.internalError, 'Internal server error');
     }
   }
 }

@@ -3,16 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
-import { JSONRPC, sendJsonRpcError } from './http-answers.js';
-import { boundedText, MAX_USER_AGENT_LENGTH } from '../core/bounded-text.js';
-import { isModernVersion } from '../core/protocol-versions.js';
-import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
-import type { FetchHandler, HttpExchangeMonitor, NodeRelay } from './http-exchange-monitor.js';
+import type { CloseReason } from '../core/types.js';
+import { JSONRPC, sendJsonRpcError } from '../transport/http-answers.js';
+import { refusalOfStatus } from '../transport/refusals.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
-import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-body.js';
-import type { CloseReason } from '../core/types.js';
 import type { ConnectableServer, HostedSession, ServerFactory, SessionTable } from './session-table.js';
 
 export type { ConnectableServer, ServerFactory } from './session-table.js';
@@ -29,29 +25,7 @@ export interface StreamableHttpHostOptions {
   eventStore?: EventStore;
   /** Answer requests with JSON instead of an SSE stream. @default false */
   enableJsonResponse?: boolean;
-  /** Largest request body accepted. @default 4 MiB */
-  maxBodyBytes?: number;
-  /**
-   * A fetch handler that answers, monitored exchange by exchange, requests of the 2026-07-28
-   * era (`scope: 'modern'`: they carry their protocol version in `_meta` or the
-   * MCP-Protocol-Version header; everything else is a 2025 session here) or every request
-   * (`scope: 'all'`, a proxy's upstream). @default none: 2026-07-28 requests get the SDK v1's answer
-   */
-  fetchLeg?: { handler: FetchHandler & Partial<NodeRelay>; exchanges: HttpExchangeMonitor; scope: 'modern' | 'all' };
 }
-
-/** Whether a request is of the 2026-07-28 era: its header or its body's `_meta` claims a modern version. */
-export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
-  const header = headerValue(req, 'mcp-protocol-version');
-  if (header !== undefined && isModernVersion(header)) return true;
-  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-  return messages.some((message) => {
-    const claim = (message as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta?.[MODERN_CLAIM];
-    return typeof claim === 'string';
-  });
-}
-
-const MODERN_CLAIM = 'io.modelcontextprotocol/protocolVersion';
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -65,55 +39,33 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
  */
 export class StreamableHttpHost {
   private readonly sessions: SessionTable;
-  private readonly maxBodyBytes: number;
 
   constructor(private readonly options: StreamableHttpHostOptions) {
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.sessions = options.sessions;
   }
 
-  /** Answers one HTTP request for the MCP endpoint. Never rejects. */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Answers one HTTP request of the 2025 era for the MCP endpoint; `body` is its JSON, read
+   * already (undefined for a GET or DELETE). Never rejects.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     try {
-      await this.route(req, res);
+      await this.route(req, res, body);
     } catch (error) {
-      this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
-      sendJsonRpcError(res, 500, JSONRPC.serverError, 'Internal server error');
+      this.options.logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
+      sendJsonRpcError(res, 500, JSONRPC.internalError, 'Internal server error');
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { tracker } = this.options;
     const method = req.method ?? '';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+      tracker.reject('method_not_allowed');
       sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: use POST, GET or DELETE', { Allow: 'GET, POST, DELETE' });
       return;
     }
     const sessionId = headerValue(req, 'mcp-session-id');
-
-    let body: unknown;
-    let text: string | undefined;
-    if (method === 'POST') {
-      const read = await readJsonBody(req, res, this.maxBodyBytes, tracker);
-      if (!read) return;
-      body = read.body;
-      text = read.text;
-    }
-    const leg = this.options.fetchLeg;
-    if (leg && (leg.scope === 'all' || isModernRequest(req, body))) {
-      const facts = { clientIP: this.options.clientIp(req), userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH) };
-      const relay = leg.handler.relay?.bind(leg.handler);
-      if (relay) {
-        // node:http streams end to end (a proxy's upstream): no web Request or Response to build.
-        await leg.exchanges.relay(req, facts, body, (answered) => relay(req, res, text, answered));
-        return;
-      }
-      const request = toWebRequest(req, res, text);
-      const response = await leg.exchanges.exchange(request, facts, body, (forward, parsedBody) => leg.handler.fetch(forward, { parsedBody }));
-      await writeWebResponse(res, response);
-      return;
-    }
-
     if (sessionId === undefined) {
       const init = method === 'POST' ? initializeParams(body) : undefined;
       if (init === undefined) {
@@ -145,9 +97,20 @@ export class StreamableHttpHost {
     this.countRefusal(res);
   }
 
-  /** The SDK's own refusals (bad JSON-RPC, wrong headers, a second initialize) count as invalid requests. */
+  /**
+   * The SDK's own refusals (bad JSON-RPC, wrong headers, a second initialize), named by the
+   * rules the wire monitor names every other server's with: 406 `not_acceptable`, 415 and the
+   * rest `invalid_request`.
+   */
   private countRefusal(res: ServerResponse): void {
-    if (res.statusCode >= 400 && res.statusCode < 500) this.options.tracker.reject('invalid_request');
+    const status = res.statusCode;
+    if (status < 400 || status >= 500) return;
+    const header = (name: string): string | undefined => {
+      const value = res.getHeader(name);
+      return value === undefined ? undefined : String(value);
+    };
+    // Within a session: an unknown id is answered before the SDK sees the request.
+    this.options.tracker.reject(refusalOfStatus(status, { header }, false) ?? 'invalid_request');
   }
 
   /** One function for every session (the SDK passes the id), not a closure per session. */
