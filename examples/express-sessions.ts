@@ -29,8 +29,11 @@ export function createApp(monitor = new McpMonitor()): express.Express {
   return app;
 }
 
-/** The SDK README's routes, unchanged: POST, GET and DELETE /mcp over a map of transports by session id. */
-export function addMcpRoutes(app: express.Express): void {
+/**
+ * The SDK README's routes, unchanged: POST, GET and DELETE /mcp over a map of transports by
+ * session id, a server from `build` per session. Returns a function that closes every session.
+ */
+export function addMcpRoutes(app: express.Express, build: () => McpServer = buildServer): () => Promise<void> {
   const transports: Record<string, StreamableHTTPServerTransport> = {};
 
   app.post('/mcp', async (req, res) => {
@@ -48,7 +51,7 @@ export function addMcpRoutes(app: express.Express): void {
       transport.onclose = () => {
         if (transport.sessionId) delete transports[transport.sessionId];
       };
-      await buildServer().connect(transport);
+      await build().connect(transport);
     } else {
       res.status(400).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: No valid session ID provided' }, id: null });
       return;
@@ -66,6 +69,9 @@ export function addMcpRoutes(app: express.Express): void {
   };
   app.get('/mcp', handleSessionRequest);
   app.delete('/mcp', handleSessionRequest);
+  return async () => {
+    await Promise.all(Object.values(transports).map((transport) => transport.close()));
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
