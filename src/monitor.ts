@@ -100,6 +100,8 @@ export class McpMonitor {
   private readonly maskIp: (address: string | undefined) => string;
   private readonly proxies: TrustedProxies;
   private readonly maxBodyBytes: number;
+  /** The masked client address of each connection whose peer is the client (see clientIpOf). */
+  private readonly addresses = new WeakMap<object, string>();
   private running = true;
   private closing: Promise<void> | undefined;
 
@@ -154,15 +156,29 @@ export class McpMonitor {
    * after its initialize.
    */
   clientFacts(req: IncomingMessage): ExchangeFacts {
-    const address = this.proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers['x-real-ip']);
     const facts: ExchangeFacts = {
-      clientIP: this.maskIp(address),
+      clientIP: this.clientIpOf(req),
       userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH),
       connection: req.socket,
     };
     const authClientId = authClientOf(req);
     if (authClientId !== undefined) facts.authClientId = authClientId;
     return facts;
+  }
+
+  /**
+   * The masked address of a request's client. A connection from a peer that is not a trusted
+   * proxy has one client for its life: its address is masked once (an HMAC under `hash`),
+   * not on every request.
+   */
+  private clientIpOf(req: IncomingMessage): string {
+    const socket = req.socket;
+    const known = this.addresses.get(socket);
+    if (known !== undefined) return known;
+    const peer = socket.remoteAddress;
+    const clientIP = this.maskIp(this.proxies.clientAddress(peer, req.headers['x-forwarded-for'], req.headers['x-real-ip']));
+    if (peer !== undefined && (this.proxies.size === 0 || !this.proxies.trusts(peer))) this.addresses.set(socket, clientIP);
+    return clientIP;
   }
 
   /**
@@ -204,41 +220,40 @@ export class McpMonitor {
    */
   middleware(): NodeMiddleware {
     return (req, res, next) => {
-      // Hands on once: a failure after the user's routes have the request is logged, not passed
-      // to the app's error handler a second time (the answer is theirs by then).
-      let handedOn = false;
-      const handOn = (error?: unknown): void => {
-        if (handedOn) return;
-        handedOn = true;
-        next(error);
-      };
-      this.watchNode(req, res, handOn).catch((error: unknown) => {
-        if (handedOn) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'monitoring an MCP request failed');
-        else handOn(error);
-      });
+      keepAlive(req.socket);
+      const request = req as IncomingMessage & { body?: unknown };
+      if (request.body !== undefined || req.method !== 'POST' || req.readableEnded) {
+        this.watchNode(request, res, request.body, next);
+        return;
+      }
+      // No body parser ran: the body is read here, answered and counted when it is bad.
+      readJsonBody(req, res, this.maxBodyBytes, this.tracker).then(
+        (read) => {
+          if (!read) return;
+          request.body = read.body;
+          this.watchNode(request, res, read.body, next);
+        },
+        (error: unknown) => next(error),
+      );
     };
   }
 
-  private async watchNode(req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
-    keepAlive(req.socket);
-    let body = req.body;
-    if (body === undefined && req.method === 'POST' && !req.readableEnded) {
-      const read = await readJsonBody(req, res, this.maxBodyBytes, this.tracker);
-      if (!read) return;
-      body = read.body;
-      req.body = body;
-    }
-    const http = this.clientFacts(req);
-    await this.exchanges.relay(req, http, body, (answered) => {
-      const over = tapResponse(res, (head) => {
+  /** Follows one request and its answer from outside, then hands the request on (once). */
+  private watchNode(req: IncomingMessage, res: ServerResponse, body: unknown, next: (error?: unknown) => void): void {
+    try {
+      const http = this.clientFacts(req);
+      const answered = this.exchanges.watch(req, http, body);
+      tapResponse(res, (head) => {
         // Auth placed after this middleware has run by now.
         const authClientId = authClientOf(req);
         if (authClientId !== undefined) http.authClientId = authClientId;
         return answered(head);
       });
-      next();
-      return over;
-    });
+    } catch (error) {
+      // Monitoring failed: the request goes on unwatched, and the failure is logged.
+      this.logger.warn({ event: 'monitoring_failed', err: error instanceof Error ? error.message : String(error) }, 'monitoring an MCP request failed');
+    }
+    next();
   }
 
   /**

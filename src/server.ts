@@ -22,7 +22,7 @@ import {
   TCP_KEEPALIVE_DELAY_MS,
 } from './transport/liveness.js';
 import { createRequestGuard } from './transport/request-guard.js';
-import type { FetchHandler, NodeRelay } from './wire/exchange.js';
+import type { WireHandler } from './wire/exchange.js';
 
 export interface MonitoredServerOptions extends McpMonitorOptions {
   /** Builds one MCP server per session. */
@@ -32,14 +32,20 @@ export interface MonitoredServerOptions extends McpMonitorOptions {
    * `createMcpHandler(factory, { legacy: 'reject' })`, or anything with its `fetch`. 2025
    * traffic keeps its sessions on `serverFactory`. @default none (the SDK v1 refuses them)
    */
-  modernHandler?: FetchHandler & { close?(): Promise<void> };
+  modernHandler?: WireHandler & { close?(): Promise<void> };
+  /**
+   * Answers the endpoint's 2025 requests in place of the SDK v1 host, monitored on the wire
+   * (sessions followed by their Mcp-Session-Id): a proxy's stdio sessions. `serverFactory`
+   * then serves only the legacy SSE transport. @default none
+   */
+  legacyHandler?: WireHandler & { close?(): Promise<void> };
   /**
    * Answers every request on the endpoint, both eras, monitored on the wire (2025 sessions
    * are followed by their Mcp-Session-Id): a proxy's upstream. `serverFactory` then serves
    * only the legacy SSE transport. One that also has NodeRelay's `relay` is given node:http
    * streams instead of web Requests (cheaper per request). @default none
    */
-  endpointHandler?: FetchHandler & Partial<NodeRelay> & { close?(): Promise<void> };
+  endpointHandler?: WireHandler & { close?(): Promise<void> };
   /** The tools the server offers, when known without asking the factory; otherwise one server from it is asked at start. @default listed at start */
   tools?: readonly ToolSummary[];
   /**
@@ -138,9 +144,9 @@ export async function listFactoryTools(serverFactory: ServerFactory): Promise<To
  */
 export async function startMonitoredServer(options: MonitoredServerOptions): Promise<MonitoredServer> {
   const endpoint = options.endpoint ?? '/mcp';
-  if (options.modernHandler && options.endpointHandler) throw new TypeError('give modernHandler or endpointHandler, not both');
+  if (options.endpointHandler && (options.modernHandler || options.legacyHandler)) throw new TypeError('give endpointHandler, or modernHandler and legacyHandler, not both');
   const tools = options.tools ?? (await listFactoryTools(options.serverFactory));
-  const fetchHandler = options.endpointHandler ?? options.modernHandler;
+  const wireHandlers = [options.endpointHandler, options.modernHandler, options.legacyHandler].filter((handler) => handler !== undefined);
   const monitor = new McpMonitor({ ...options, endpoint, tools });
   const { tracker, logger } = monitor;
   const sessions = new SessionTable({
@@ -168,7 +174,9 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   const mcpEndpoint = createMcpEndpoint({
     monitor,
     sessions: host,
-    fetchHandler: fetchHandler ? { handler: fetchHandler, scope: options.endpointHandler ? 'all' : 'modern' } : undefined,
+    everything: options.endpointHandler,
+    modern: options.modernHandler,
+    legacy: options.legacyHandler,
     maxBodyBytes: options.maxBodyBytes,
   });
   const ssePaths = options.sse === null ? undefined : (options.sse ?? { stream: '/sse', messages: '/messages' });
@@ -254,7 +262,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
         // Requests still waiting get their JSON-RPC error first; then the SDK v2 handler ends its
         // listen streams gracefully (a last frame), and the monitor cuts what is left.
         monitor.exchanges.answerPending();
-        await Promise.all([sessions.closeAll('server_shutdown'), fetchHandler?.close?.()]);
+        await Promise.all([sessions.closeAll('server_shutdown'), ...wireHandlers.map((handler) => handler.close?.())]);
         await monitor.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();

@@ -6,6 +6,7 @@ import { HttpUpstream } from '../proxy/http-upstream.js';
 import { probeHttpUpstream } from '../proxy/probe.js';
 import { httpUpstreamFactory, stdioServerFactory, stdioTransport } from '../proxy/relay-bridge.js';
 import { StdioModernRelay } from '../proxy/stdio-modern.js';
+import { StdioSessions } from '../proxy/stdio-sessions.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
 import { BoundedEventStore } from '../sdk-v1/event-store.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
@@ -40,7 +41,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
     }
     throw error;
   }
-  const mcp = await mcpSide(proxy, logger);
+  const mcp = await mcpSide(proxy, logger, settings);
   let server;
   try {
     server = await startMonitoredServer({
@@ -101,6 +102,9 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
     }
     throw error;
   }
+  // A stdio child that exits ends its session at once.
+  const exchanges = server.monitor.exchanges;
+  if (mcp.stdioSessions) mcp.stdioSessions.onSessionGone = (sessionId) => exchanges.sessionGone(sessionId);
   logger.info(
     { event: 'listening', mcp: server.url, admin: settings.monitoring ? server.adminUrl : null, version },
     `MCP endpoint ${server.url}; metrics ${server.adminUrl}/metrics`,
@@ -129,7 +133,9 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
   process.once('SIGTERM', stop);
 }
 
-type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 'endpointHandler' | 'tools' | 'endWireSession'>;
+type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 'legacyHandler' | 'endpointHandler' | 'tools' | 'endWireSession'> & {
+  stdioSessions?: StdioSessions;
+};
 
 /**
  * What answers MCP: the demo (both eras: 2025 sessions on the SDK v1, 2026-07-28 requests on
@@ -137,7 +143,7 @@ type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 
  * relayed to it), or a stdio command. An upstream that is down or refuses is logged in one
  * line and never stops the start: clients get a clear error until it answers.
  */
-async function mcpSide(proxy: ProxyTarget, logger: Logger): Promise<McpSide> {
+async function mcpSide(proxy: ProxyTarget, logger: Logger, settings: Settings): Promise<McpSide> {
   const { stdio, upstream, env, headers } = proxy;
   if (upstream) {
     const passThrough = new HttpUpstream({ url: upstream, ...(headers ? { headers } : {}) });
@@ -160,17 +166,27 @@ async function mcpSide(proxy: ProxyTarget, logger: Logger): Promise<McpSide> {
   }
   if (stdio) {
     const spec = { command: stdio[0] ?? '', args: stdio.slice(1), ...(env ? { env } : {}) };
+    // The legacy SSE front (and the tool listing at start) relay through the SDK's transports.
     const serverFactory = stdioServerFactory(spec, logger);
+    // /mcp's 2025 sessions: a child each, relayed line by line, followed on the wire.
+    const stdioSessions = new StdioSessions({
+      spec,
+      logger,
+      maxSessions: settings.maxSessions,
+      heartbeatIntervalMs: settings.heartbeatIntervalSeconds * 1000,
+      eventStoreSize: settings.eventStoreSize,
+    });
     // 2026-07-28 requests go to one child that speaks that era (an SDK v2 stdio server does).
     const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message, level = 'info') => logger[level]({ ...fields, session: 'modern' }, message)), spec.command, logger);
+    const side = { serverFactory, legacyHandler: stdioSessions, modernHandler, stdioSessions, endWireSession: (sessionId: string) => stdioSessions.endSession(sessionId) };
     try {
       const tools = await listFactoryTools(serverFactory);
       logger.info({ event: 'upstream', command: stdio[0], tools: tools.length }, `the stdio MCP server (${stdio[0]}) answered; ${tools.length} tools`);
-      return { serverFactory, modernHandler, tools };
+      return { ...side, tools };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn({ event: 'upstream', command: stdio[0], reachable: false, reason }, `the stdio MCP server (${stdio[0]}) did not answer at start (${reason}); each session starts it again`);
-      return { serverFactory, modernHandler, tools: [] };
+      return { ...side, tools: [] };
     }
   }
   return { serverFactory: demoServerFactory(), modernHandler: createDemoModernHandler() };

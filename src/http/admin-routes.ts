@@ -181,6 +181,8 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
   }
 
   return (req, res, next) => {
+    // Mounted in an app, most requests are the app's (its MCP route among them): passed on at once.
+    if (next && !mayServe(req.url ?? '/')) return next();
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     // Probes come before the token: a healthcheck holds no secret, and they show nothing of sessions.
@@ -216,6 +218,11 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
       sendJson(res, 500, { error: 'Internal error', detail: error instanceof Error ? error.message : String(error) });
     });
   };
+}
+
+/** Whether a request's path may be one of the admin routes (checked before the URL is parsed). */
+function mayServe(url: string): boolean {
+  return url.startsWith('/metrics') || url.startsWith(API) || url.startsWith('/-/');
 }
 
 /** `/`: what a browser pointed at the exporter sees, links to every route; no data, so no token. */

@@ -38,25 +38,35 @@ export class LeanHistogram<T extends string> extends Histogram<T> {
   /** The traced observations, for the OpenMetrics exposition. */
   readonly exemplars: ExemplarTable;
 
+  private readonly labelNames: readonly string[];
+
   constructor(config: HistogramConfiguration<T> & { buckets: number[] }) {
     super(config);
+    this.labelNames = config.labelNames ?? [];
     this.bounds = [...config.buckets].sort((a, b) => a - b);
     this.exemplars = new ExemplarTable(config.name, this.bounds);
   }
 
   /**
-   * Observes `value` in the series of these four label values; `labels` names them the first
-   * time. With `trace`, the observation becomes its bucket's exemplar.
+   * Observes `value` in the series of these four label values (in the order of the labels'
+   * names). With `trace`, the observation becomes its bucket's exemplar.
    */
-  record(a: string, b: string, c: string, d: string, labels: () => LabelValues<T>, value: number, trace?: TraceRef): void {
-    const series = this.series.at([a, b, c, d], () => ({ labels: labels(), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 }));
+  record(a: string, b: string, c: string, d: string, value: number, trace?: TraceRef): void {
+    const series = this.series.get4(a, b, c, d) ?? this.series.add([a, b, c, d], { labels: this.labelsOf([a, b, c, d]), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 });
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] as number)) i++;
     if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
     series.sum += value;
     series.count += 1;
-    if (trace !== undefined) this.exemplars.record(a, b, c, d, labels as () => Record<string, string>, value, trace);
+    if (trace !== undefined) this.exemplars.record(a, b, c, d, () => this.labelsOf([a, b, c, d]) as Record<string, string>, value, trace);
+  }
+
+  /** The label values, named (in the order the labels were declared). */
+  private labelsOf(values: readonly string[]): LabelValues<T> {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => (labels[name] = values[i] as string));
+    return labels as LabelValues<T>;
   }
 
   /** The values as prom-client's Histogram exports them: cumulative buckets, +Inf, sum, count. */
@@ -102,11 +112,15 @@ export class LeanCounter<T extends string> extends Counter<T> {
 
   constructor(config: CounterConfiguration<T>) {
     super(config);
+    this.labelNames = config.labelNames ?? [];
   }
 
-  /** Adds `by` to the series of these two label values; `labels` names them the first time. */
-  add(a: string, b: string, labels: () => LabelValues<T>, by = 1): void {
-    this.series.at([a, b], () => ({ labels: labels(), value: 0 })).value += by;
+  private readonly labelNames: readonly string[];
+
+  /** Adds `by` to the series of these two label values (in the order of the labels' names). */
+  add(a: string, b: string, by = 1): void {
+    const series = this.series.get2(a, b) ?? this.series.add([a, b], { labels: { [this.labelNames[0] as string]: a, [this.labelNames[1] as string]: b } as LabelValues<T>, value: 0 });
+    series.value += by;
   }
 
   async getForPromString(): Promise<{ name: string; help: string; type: 'counter'; values: { labels: LabelValues<T>; value: number }[]; aggregator: 'sum' }> {

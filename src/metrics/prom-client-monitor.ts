@@ -11,7 +11,7 @@ import {
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { LeanCounter, LeanHistogram } from './lean-metrics.js';
-import { HELP, METRIC, OPERATION_BUCKETS, operationLabels, SESSION_BUCKETS } from './names.js';
+import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /**
  * Records connection facts in prom-client metrics on the registry it is given: sessions and
@@ -115,19 +115,11 @@ export class PromClientMonitor implements ConnectionMonitor {
     const method = this.labels.method(operation.method);
     const tool = this.labels.toolName(operation.toolName);
     const error = this.labels.errorType(operation.errorType);
-    this.operations.record(
-      method,
-      tool,
-      error,
-      version,
-      () => operationLabels(method, tool, error, version),
-      operation.durationSeconds,
-      operation.trace,
-    );
+    this.operations.record(method, tool, error, version, operation.durationSeconds, operation.trace);
     this.countClientRequest(this.labels.clientName(operation.client.clientName), version);
   };
 
   private countClientRequest(client: string, version: string): void {
-    this.clientRequests.add(client, version, () => ({ client_name: client, mcp_protocol_version: version }));
+    this.clientRequests.add(client, version);
   }
 }

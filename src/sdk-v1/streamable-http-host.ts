@@ -27,6 +27,8 @@ export interface StreamableHttpHostOptions {
   enableJsonResponse?: boolean;
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -48,22 +50,28 @@ export class StreamableHttpHost {
    * Answers one HTTP request of the 2025 era for the MCP endpoint; `body` is its JSON, read
    * already (undefined for a GET or DELETE). Never rejects.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    // Not an async function: the request of an open session takes no promise of its own beyond the SDK's.
     try {
-      await this.route(req, res, body);
+      return this.route(req, res, body).catch((error: unknown) => this.failed(res, error));
     } catch (error) {
-      this.options.logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
-      sendJsonRpcError(res, 500, JSONRPC.internalError, 'Internal server error');
+      this.failed(res, error);
+      return Promise.resolve();
     }
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  private failed(res: ServerResponse, error: unknown): void {
+    this.options.logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
+    sendJsonRpcError(res, 500, JSONRPC.internalError, 'Internal server error');
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const { tracker } = this.options;
     const method = req.method ?? '';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       tracker.reject('method_not_allowed');
       sendJsonRpcError(res, 405, JSONRPC.serverError, 'Method not allowed: use POST, GET or DELETE', { Allow: 'GET, POST, DELETE' });
-      return;
+      return DONE;
     }
     const sessionId = headerValue(req, 'mcp-session-id');
     if (sessionId === undefined) {
@@ -76,10 +84,9 @@ export class StreamableHttpHost {
           JSONRPC.serverError,
           'Bad Request: Mcp-Session-Id header is required; start a session with an initialize request',
         );
-        return;
+        return DONE;
       }
-      await this.startSession(req, res, body, init);
-      return;
+      return this.startSession(req, res, body, init);
     }
 
     const found = this.sessions.get(sessionId);
@@ -88,13 +95,12 @@ export class StreamableHttpHost {
     if (!session) {
       tracker.reject('unknown_session');
       sendJsonRpcError(res, 404, JSONRPC.sessionNotFound, 'Session not found: start a new session with an initialize request');
-      return;
+      return DONE;
     }
     this.sessions.begin(session, res);
     // A GET is the session's stream to the client (the SDK writes its heartbeats); one it refuses closes at once.
     if (method === 'GET') this.sessions.openStream(session, res, false);
-    await session.handle(req, res, body);
-    this.countRefusal(res);
+    return session.handle(req, res, body).then(() => this.countRefusal(res));
   }
 
   /**

@@ -27,3 +27,10 @@ export function errorTypeOf(method: string, response: JsonRpcLike): string {
   if (method === 'tools/call' && response.result?.isError === true) return TOOL_ERROR;
   return '';
 }
+
+/** error.type from what a response's text says (see wire/outcome.ts), as errorTypeOf gives it from the message. */
+export function errorTypeOfOutcome(method: string, outcome: { errorCode: number | null | undefined; isError: boolean }): string {
+  if (outcome.errorCode !== undefined) return outcome.errorCode === null ? OTHER_ERROR : String(outcome.errorCode);
+  if (method === 'tools/call' && outcome.isError) return TOOL_ERROR;
+  return '';
+}

@@ -15,10 +15,13 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     const finish = (result: BodyResult): void => {
       if (settled) return;
       settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onAbort);
-      req.off('aborted', onAbort);
+      // A body read to its end needs no unhooking: nothing more comes. One cut short does.
+      if (!result.ok) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onAbort);
+        req.off('aborted', onAbort);
+      }
       resolve(result);
     };
     const onData = (chunk: Buffer): void => {

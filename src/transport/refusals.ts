@@ -40,6 +40,9 @@ export function refusalOfStatus(status: number, head: { header(name: string): st
       return 'payload_too_large';
     case 415:
       return 'invalid_request';
+    case 503:
+      // At capacity, and saying when to come back: a session refused, not a server that failed.
+      return head.header('retry-after') !== undefined ? 'too_many_sessions' : undefined;
     default:
       return undefined;
   }

@@ -8,7 +8,8 @@ import type { RejectReason } from '../core/types.js';
 import { isModernRequest } from '../transport/era.js';
 import { isRequest, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { refusalOfStatus } from '../transport/refusals.js';
-import { isEventStream, isJson, type AnswerHead, type ExchangeRequest } from './exchange.js';
+import type { IncomingMessage } from 'node:http';
+import { isEventStream, isJson, type AnswerHead } from './exchange.js';
 
 /** What the monitor reads of a request before it is answered. */
 export interface RequestRead {
@@ -32,22 +33,27 @@ const NO_MESSAGES: readonly JsonRpcLike[] = Object.freeze([]);
 
 const isMessage = (value: unknown): value is JsonRpcLike => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Reads a request: `body` is its JSON, parsed already (undefined when there is none or it is not JSON). */
-export function readRequest(request: ExchangeRequest, body: unknown): RequestRead {
+/** Reads a request from its parts: `body` is its JSON, parsed already (undefined when there is none or it is not JSON). */
+export function readRequest(httpMethod: string, sessionId: string | undefined, versionHeader: string | undefined, body: unknown): RequestRead {
   let messages = NO_MESSAGES;
   if (isMessage(body)) messages = [body];
   else if (Array.isArray(body)) messages = body.filter(isMessage);
   const requests = messages.length === 1 ? (isRequest(messages[0] as JsonRpcLike) ? messages : NO_MESSAGES) : messages.filter(isRequest);
-  const versionHeader = request.header('mcp-protocol-version');
-  return {
-    httpMethod: request.method,
-    sessionId: request.header('mcp-session-id'),
-    versionHeader,
-    messages,
-    requests,
-    parsed: body !== undefined,
-    modern: isModernRequest(versionHeader, body),
-  };
+  return { httpMethod, sessionId, versionHeader, messages, requests, parsed: body !== undefined, modern: isModernRequest(versionHeader, body) };
+}
+
+const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+/** A node:http request read (its headers looked up by name, each once). */
+export function readNodeRequest(req: IncomingMessage, body: unknown): RequestRead {
+  const headers = req.headers;
+  return readRequest(req.method ?? 'GET', first(headers['mcp-session-id']), first(headers['mcp-protocol-version']), body);
+}
+
+/** A web Request read. */
+export function readWebRequest(request: Request, body: unknown): RequestRead {
+  const headers = request.headers;
+  return readRequest(request.method.toUpperCase(), headers.get('mcp-session-id') ?? undefined, headers.get('mcp-protocol-version') ?? undefined, body);
 }
 
 /** What an answer is, from its head. */
@@ -82,17 +88,29 @@ export const CLIENT_CLOSED_REQUEST = 499;
  */
 export function classifyAnswer(read: RequestRead, head: AnswerHead, sessionKnown: boolean): Verdict {
   const { status } = head;
-  if (status === CLIENT_CLOSED_REQUEST) return { kind: 'client_gone' };
-  if (status >= 500) return read.requests.length > 0 ? { kind: 'failed' } : { kind: 'none' };
+  if (status === CLIENT_CLOSED_REQUEST) return CLIENT_GONE_VERDICT;
+  if (status >= 500 && !(status === 503 && head.header('retry-after') !== undefined)) return read.requests.length > 0 ? FAILED : NONE;
   if (status >= 400) {
     const reason = refusalOfStatus(status, head, read.sessionId !== undefined);
-    return reason === undefined ? { kind: 'refused_by_body' } : { kind: 'refused', reason, endsSession: reason === 'unknown_session' && sessionKnown };
+    return reason === undefined ? REFUSED_BY_BODY : { kind: 'refused', reason, endsSession: reason === 'unknown_session' && sessionKnown };
   }
-  if (read.httpMethod === 'DELETE') return sessionKnown ? { kind: 'session_ended' } : { kind: 'none' };
-  if (read.httpMethod === 'GET') return sessionKnown && isEventStream(head) ? { kind: 'session_stream' } : { kind: 'none' };
-  if (read.requests.length === 0) return { kind: 'none' };
+  if (read.httpMethod === 'DELETE') return sessionKnown ? SESSION_ENDED : NONE;
+  if (read.httpMethod === 'GET') return sessionKnown && isEventStream(head) ? SESSION_STREAM : NONE;
+  if (read.requests.length === 0) return NONE;
   const streamed = isEventStream(head);
-  if (streamed && read.requests.length === 1 && read.requests[0]?.method === 'subscriptions/listen') return { kind: 'listen' };
-  if (streamed) return { kind: 'answer', streamed: true };
-  return isJson(head) ? { kind: 'answer', streamed: false } : { kind: 'unusable' };
+  if (streamed && read.requests.length === 1 && read.requests[0]?.method === 'subscriptions/listen') return LISTEN;
+  if (streamed) return STREAMED_ANSWER;
+  return isJson(head) ? JSON_ANSWER : UNUSABLE;
 }
+
+// The verdicts without a payload, made once (one is given per exchange).
+const NONE: Verdict = Object.freeze({ kind: 'none' });
+const FAILED: Verdict = Object.freeze({ kind: 'failed' });
+const CLIENT_GONE_VERDICT: Verdict = Object.freeze({ kind: 'client_gone' });
+const REFUSED_BY_BODY: Verdict = Object.freeze({ kind: 'refused_by_body' });
+const SESSION_ENDED: Verdict = Object.freeze({ kind: 'session_ended' });
+const SESSION_STREAM: Verdict = Object.freeze({ kind: 'session_stream' });
+const LISTEN: Verdict = Object.freeze({ kind: 'listen' });
+const STREAMED_ANSWER: Verdict = Object.freeze({ kind: 'answer', streamed: true });
+const JSON_ANSWER: Verdict = Object.freeze({ kind: 'answer', streamed: false });
+const UNUSABLE: Verdict = Object.freeze({ kind: 'unusable' });

@@ -9,28 +9,26 @@ import { traceOf, type TraceRef } from '../core/trace-context.js';
 import { OTHER_ERROR, type ClientFacts } from '../core/types.js';
 import { claimedVersion, META_CLIENT_INFO } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
-import { errorTypeOf, isResponse, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
+import { errorTypeOf, errorTypeOfOutcome, isResponse, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { isOperationError, refusalOfBody } from '../transport/refusals.js';
-import { classifyAnswer, readRequest, type RequestRead } from './classifier.js';
+import { classifyAnswer, readNodeRequest, readWebRequest, type RequestRead } from './classifier.js';
 import {
   CLIENT_GONE,
   isEventStream,
   jsonHead,
-  nodeRequest,
   UNKNOWN_HTTP,
   webHead,
-  webRequest,
   type AnswerHead,
   type BodyWatch,
   type ExchangeFacts,
-  type ExchangeRequest,
   type FetchHandler,
   type FetchOptions,
 } from './exchange.js';
 import { ListenStreams } from './listen-streams.js';
-import { messagesIn, parseMessage, SseFrames } from './sse-frames.js';
+import { outcomeOf } from './outcome.js';
+import { messagesIn, SseFrames } from './sse-frames.js';
 import { StatelessClients, type KnownClient } from './stateless-clients.js';
-import { carry, untilShutdown } from './watched-response.js';
+import { carry, Shutdown, untilShutdown } from './watched-response.js';
 import { WireSessions, type WireSession } from './wire-sessions.js';
 
 export interface HttpExchangeMonitorOptions {
@@ -91,8 +89,8 @@ export class HttpExchangeMonitor {
   private readonly listens: ListenStreams;
   private readonly stateless: StatelessClients;
   private readonly unwrapped = new WeakMap<FetchHandler, FetchHandler>();
-  /** Aborted when shutdown begins: requests still waiting for their answer get a JSON-RPC error. */
-  private readonly stopping = new AbortController();
+  /** Begun when shutdown begins: requests still waiting for their answer get a JSON-RPC error. */
+  private readonly shutdown = new Shutdown();
 
   constructor(options: HttpExchangeMonitorOptions) {
     this.tracker = options.tracker;
@@ -137,19 +135,19 @@ export class HttpExchangeMonitor {
         body = undefined; // the handler answers what it cannot parse
       }
     }
-    const opened = this.open(webRequest(request), http, body);
+    const opened = this.open(readWebRequest(request, body), http);
     const only = opened.read.requests.length === 1 ? opened.read.requests[0] : undefined;
     let response: Response;
     try {
       const served = serve(request, body);
-      response = only ? await untilShutdown(served, this.stopping.signal, only.id ?? null) : await served;
+      response = only ? await untilShutdown(served, this.shutdown, only.id ?? null) : await served;
     } catch (error) {
       // The handler failed: its requests end as the 500 the caller answers them with.
       this.answer(opened, jsonHead(500))?.whole?.(INTERNAL_ERROR);
       throw error;
     }
     const watch = this.answer(opened, request.signal.aborted ? CLIENT_GONE : webHead(response));
-    return watch ? carry(response, watch, request.signal, this.stopping.signal) : response;
+    return watch ? carry(response, watch, request.signal, this.shutdown) : response;
   }
 
   /**
@@ -157,13 +155,23 @@ export class HttpExchangeMonitor {
    * exchange() records one; `body` is the request's JSON, read already.
    */
   async relay(req: IncomingMessage, http: ExchangeFacts, body: unknown, relay: (answered: (head: AnswerHead) => BodyWatch | undefined) => Promise<void>): Promise<void> {
-    const opened = this.open(nodeRequest(req), http, body);
+    const answered = this.watch(req, http, body);
     let heard = false;
     await relay((head) => {
       heard = true;
-      return this.answer(opened, head);
+      return answered(head);
     });
-    if (!heard) this.answer(opened, CLIENT_GONE);
+    if (!heard) answered(CLIENT_GONE);
+  }
+
+  /**
+   * Notes a request carried on node:http streams; the function it returns is to be called
+   * once with the head of its answer (CLIENT_GONE when the client left first), and gives the
+   * watch for the answer's body. The cheapest way in: no promise, no web Request.
+   */
+  watch(req: IncomingMessage, http: ExchangeFacts, body: unknown): (head: AnswerHead) => BodyWatch | undefined {
+    const opened = this.open(readNodeRequest(req, body), http);
+    return (head) => this.answer(opened, head);
   }
 
   /**
@@ -172,7 +180,7 @@ export class HttpExchangeMonitor {
    * streams are closed. closeAll() does it too; calling it first lets the handler close after.
    */
   answerPending(): void {
-    this.stopping.abort();
+    this.shutdown.begin();
   }
 
   /**
@@ -187,15 +195,22 @@ export class HttpExchangeMonitor {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
+  /**
+   * The server behind ended a 2025 session by itself (a proxy's stdio child exited): it is
+   * closed as transport_error now, not at the client's next request.
+   */
+  sessionGone(sessionId: string): void {
+    void this.sessions.end(sessionId, 'transport_error');
+  }
+
   /** 2025 sessions it follows now. */
   get sessionCount(): number {
     return this.sessions.size;
   }
 
   /** What the monitor notes of a request before it is answered. */
-  private open(request: ExchangeRequest, http: ExchangeFacts, body: unknown): OpenExchange {
+  private open(read: RequestRead, http: ExchangeFacts): OpenExchange {
     const startedAt = this.clock();
-    const read = readRequest(request, body);
     const session = read.sessionId === undefined ? undefined : this.sessions.get(read.sessionId);
     if (session) this.sessions.touch(session);
     return { read, http, startedAt, session };
@@ -265,42 +280,42 @@ export class HttpExchangeMonitor {
 
   /** The answer to the exchange's requests: each operation ends with the response of its id, or `_OTHER` if the body ends first. */
   private followAnswer(opened: OpenExchange, head: AnswerHead, streamed: boolean): BodyWatch {
-    const pending = opened.read.requests.map((message) => this.pendingOf(message, opened));
-    const answered = (reply: JsonRpcLike): void => {
-      const operation = pending.find((candidate) => !candidate.done && candidate.id === reply.id);
-      if (operation === undefined) return;
-      if (operation.method === 'initialize') this.initialized(opened, head, operation, reply);
-      if (operation.method === 'tools/list' && reply.result !== undefined) this.tracker.tools.offer(reply.result.tools);
-      this.record(operation, errorTypeOf(operation.method, reply));
-    };
-    const rest = (): void => {
-      for (const operation of pending) this.record(operation, OTHER_ERROR);
-    };
-    if (!streamed) {
-      return {
-        whole: (text) => {
-          const value = parseJson(text);
-          for (const reply of Array.isArray(value) ? value : [value]) if (isReplyLike(reply)) answered(reply);
-          rest();
-        },
-      };
+    const requests = opened.read.requests;
+    const pending = requests.length === 1 ? [this.pendingOf(requests[0] as JsonRpcLike, opened)] : requests.map((message) => this.pendingOf(message, opened));
+    return streamed ? new StreamedAnswer(this, opened, head, pending) : new JsonAnswer(this, opened, head, pending);
+  }
+
+  /**
+   * A response of the exchange, as its text: its operation ends with it. Only an initialize's
+   * and a tools/list's results are read whole; the rest need their outcome alone (outcome.ts).
+   */
+  answeredWithText(opened: OpenExchange, head: AnswerHead, pending: readonly PendingOperation[], text: string): void {
+    if (pending.some(readsResult) || text.charCodeAt(0) === 91 /* [ a batch's answers */) {
+      const value = parseJson(text);
+      for (const reply of Array.isArray(value) ? value : [value]) if (isReplyLike(reply)) this.answeredWith(opened, head, pending, reply);
+      return;
     }
-    const frames = new SseFrames();
-    return {
-      lastWords: () => {
-        const open = pending.filter((operation) => !operation.done);
-        return open.length === 0 ? undefined : open.map((operation) => `event: message\ndata: ${jsonRpcErrorText(operation.id, SHUTTING_DOWN.code, SHUTTING_DOWN.message)}\n\n`).join('');
-      },
-      chunk: (text) => {
-        for (const data of frames.push(text)) {
-          // Most frames of a long answer are notifications: no id, nothing to parse.
-          if (!data.includes('"id"')) continue;
-          const reply = parseMessage<JsonRpcLike>(data);
-          if (reply && isResponse(reply)) answered(reply);
-        }
-      },
-      end: rest,
-    };
+    const outcome = outcomeOf(text);
+    if (outcome === undefined) return;
+    for (const operation of pending) {
+      if (operation.done || operation.id !== outcome.id) continue;
+      this.record(operation, errorTypeOfOutcome(operation.method, outcome));
+      return;
+    }
+  }
+
+  /** The answer is over: what it did not answer is `_OTHER`. */
+  answerOver(pending: readonly PendingOperation[]): void {
+    for (const operation of pending) this.record(operation, OTHER_ERROR);
+  }
+
+  /** A response read whole (an initialize's, a tools/list's, a batch's): its operation ends with it. */
+  private answeredWith(opened: OpenExchange, head: AnswerHead, pending: readonly PendingOperation[], reply: JsonRpcLike): void {
+    const operation = pending.find((candidate) => !candidate.done && candidate.id === reply.id);
+    if (operation === undefined) return;
+    if (operation.method === 'initialize') this.initialized(opened, head, operation, reply);
+    if (operation.method === 'tools/list' && reply.result !== undefined) this.tracker.tools.offer(reply.result.tools);
+    this.record(operation, errorTypeOf(operation.method, reply));
   }
 
   /**
@@ -348,7 +363,7 @@ export class HttpExchangeMonitor {
    */
   private clientOf(message: JsonRpcLike, opened: OpenExchange): KnownClient {
     const { session, http, read } = opened;
-    if (session) return { client: session.start, protocolVersion: session.start.protocolVersion };
+    if (session) return session.known;
     const claimed = claimedVersion(message);
     const initialize = claimed === undefined && message.method === 'initialize';
     if (claimed === undefined && !initialize && read.sessionId === undefined) {
@@ -400,4 +415,50 @@ const isReplyLike = (value: unknown): value is JsonRpcLike => typeof value === '
 function errorCodeIn(text: string, head: AnswerHead): number | undefined {
   const code = messagesIn<JsonRpcLike>(text, isEventStream(head))[0]?.error?.code;
   return typeof code === 'number' ? code : undefined;
+}
+
+const readsResult = (operation: PendingOperation): boolean => operation.method === 'initialize' || operation.method === 'tools/list';
+
+/** A JSON answer, read whole. */
+class JsonAnswer implements BodyWatch {
+  constructor(
+    private readonly monitor: HttpExchangeMonitor,
+    private readonly opened: OpenExchange,
+    private readonly head: AnswerHead,
+    private readonly pending: readonly PendingOperation[],
+  ) {}
+
+  whole(text: string): void {
+    this.monitor.answeredWithText(this.opened, this.head, this.pending, text);
+    this.monitor.answerOver(this.pending);
+  }
+}
+
+/** An answer streamed as SSE: each frame that carries a response ends its operation as it passes. */
+class StreamedAnswer implements BodyWatch {
+  private readonly frames = new SseFrames();
+
+  constructor(
+    private readonly monitor: HttpExchangeMonitor,
+    private readonly opened: OpenExchange,
+    private readonly head: AnswerHead,
+    private readonly pending: readonly PendingOperation[],
+  ) {}
+
+  chunk(text: string): void {
+    for (const data of this.frames.push(text)) {
+      // Most frames of a long answer are notifications: no id, nothing to read.
+      if (data.includes('"id"')) this.monitor.answeredWithText(this.opened, this.head, this.pending, data);
+    }
+  }
+
+  end(): void {
+    this.monitor.answerOver(this.pending);
+  }
+
+  /** At shutdown: the requests still unanswered get their JSON-RPC error as the stream's last frame. */
+  lastWords(): string | undefined {
+    const open = this.pending.filter((operation) => !operation.done);
+    return open.length === 0 ? undefined : open.map((operation) => `event: message\ndata: ${jsonRpcErrorText(operation.id, SHUTTING_DOWN.code, SHUTTING_DOWN.message)}\n\n`).join('');
+  }
 }

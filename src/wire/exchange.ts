@@ -61,8 +61,12 @@ export const CLIENT_GONE: AnswerHead = Object.freeze({ status: 499, header: () =
  * before any of its body, and the watch it returns as the body passes.
  */
 export interface NodeRelay {
-  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void>;
+  /** `text` is the request's body as the client sent it, `body` its JSON (both undefined for a GET or DELETE). */
+  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, body?: unknown): Promise<void>;
 }
+
+/** A handler the wire monitor can serve node:http requests through: a fetch handler, a NodeRelay, or both (relay is used). */
+export type WireHandler = (FetchHandler & Partial<NodeRelay>) | (NodeRelay & Partial<FetchHandler>);
 
 /** What the exchange monitor knows of the HTTP request before the handler answers it. */
 export interface ExchangeFacts {
@@ -85,6 +89,8 @@ export const UNKNOWN_HTTP: ExchangeFacts = Object.freeze({ clientIP: 'unknown', 
 export function mediaType(head: AnswerHead): string {
   const type = head.header('content-type');
   if (type === undefined) return '';
+  // What the SDKs send, as they send it: no parameters to cut, no case to fold.
+  if (type === 'text/event-stream' || type === 'application/json') return type;
   const semicolon = type.indexOf(';');
   return (semicolon < 0 ? type : type.slice(0, semicolon)).trim().toLowerCase();
 }
@@ -92,18 +98,7 @@ export function mediaType(head: AnswerHead): string {
 export const isEventStream = (head: AnswerHead): boolean => mediaType(head) === 'text/event-stream';
 export const isJson = (head: AnswerHead): boolean => mediaType(head) === 'application/json';
 
-export const webRequest = (request: Request): ExchangeRequest => ({ method: request.method.toUpperCase(), header: (name) => request.headers.get(name) ?? undefined });
 export const webHead = (response: Response): AnswerHead => ({ status: response.status, header: (name) => response.headers.get(name) ?? undefined });
-
-export function nodeRequest(req: IncomingMessage): ExchangeRequest {
-  return {
-    method: (req.method ?? 'GET').toUpperCase(),
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value[0] : value;
-    },
-  };
-}
 
 /** A head for an answer made here (a JSON body), not received. */
 export function jsonHead(status: number): AnswerHead {

@@ -1,100 +1,155 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import type { AnswerHead, BodyWatch } from './exchange.js';
+import { CLIENT_GONE, type AnswerHead, type BodyWatch } from './exchange.js';
 
 type Chunk = string | Uint8Array;
 type Callback = (error?: Error | null) => void;
+type WriteHead = ServerResponse['writeHead'];
+type Write = ServerResponse['write'];
+type End = ServerResponse['end'];
 
 const headerText = (value: OutgoingHttpHeader | undefined): string | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value);
 
-/** Headers given to writeHead as an object or as a flat [name, value, ...] list, by lower-case name. */
-function headersOf(given: unknown): Map<string, string> | undefined {
+/**
+ * A header as writeHead was given it (an object, or a flat [name, value, ...] list), by its
+ * lower-case name: looked up when asked, no map built per answer.
+ */
+function givenHeader(given: unknown, name: string): string | undefined {
   if (typeof given !== 'object' || given === null) return undefined;
-  const map = new Map<string, string>();
   if (Array.isArray(given)) {
-    for (let i = 0; i + 1 < given.length; i += 2) map.set(String(given[i]).toLowerCase(), String(given[i + 1]));
-  } else {
-    for (const [name, value] of Object.entries(given as OutgoingHttpHeaders)) {
-      const text = headerText(value);
-      if (text !== undefined) map.set(name.toLowerCase(), text);
-    }
+    for (let i = 0; i + 1 < given.length; i += 2) if (String(given[i]).toLowerCase() === name) return String(given[i + 1]);
+    return undefined;
   }
-  return map;
+  const headers = given as OutgoingHttpHeaders;
+  const exact = headers[name];
+  if (exact !== undefined) return headerText(exact);
+  for (const key in headers) if (key.length === name.length && key.toLowerCase() === name) return headerText(headers[key]);
+  return undefined;
+}
+
+/** One answer being watched: what tapResponse keeps per response (shared functions find it by the response). */
+class Tap {
+  headed = false;
+  over = false;
+  watch: BodyWatch | undefined;
+  /** Whether the watch reads the body. */
+  decoding = false;
+  /** Made when a chunk ends inside a character: from then on the decoder's state is needed. */
+  decoder: StringDecoder | undefined;
+  whole: string[] | undefined;
+  constructor(
+    readonly answered: (head: AnswerHead) => BodyWatch | undefined,
+    readonly writeHead: WriteHead,
+    readonly write: Write,
+    readonly end: End,
+  ) {}
+
+  head(res: ServerResponse, status: number, given?: unknown): void {
+    if (this.headed) return;
+    this.headed = true;
+    const watch = this.answered({ status, header: (name) => givenHeader(given, name) ?? headerText(res.getHeader(name)) });
+    this.watch = watch;
+    if (watch === undefined) return;
+    this.decoding = watch.chunk !== undefined || watch.whole !== undefined;
+    if (watch.whole) this.whole = [];
+    watch.hold?.(() => res.destroy());
+  }
+
+  see(chunk: unknown, encoding: unknown): void {
+    if (!this.decoding || chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    let text: string;
+    if (typeof chunk === 'string') {
+      text = typeof encoding === 'string' && encoding !== 'utf8' && encoding !== 'utf-8' ? Buffer.from(chunk, encoding as BufferEncoding).toString('utf8') : chunk;
+    } else {
+      const bytes = chunk as Uint8Array;
+      // A chunk that ends on an ASCII byte ends on a character: decoded by itself, with no
+      // decoder state (an SSE frame always ends so). The decoder takes over for good otherwise.
+      if (this.decoder === undefined && bytes.length > 0 && (bytes[bytes.length - 1] as number) < 0x80) text = utf8(bytes);
+      else {
+        this.decoder ??= new StringDecoder('utf8');
+        text = this.decoder.write(bytes);
+      }
+    }
+    if (text === '') return;
+    if (this.whole) this.whole.push(text);
+    else this.watch?.chunk?.(text);
+  }
+
+  /** The answer is over: the response's tapped methods pass every call straight on from now on. */
+  finish(cancelled: boolean): void {
+    if (this.over) return;
+    this.over = true;
+    if (!this.headed) {
+      // The client went away before any answer: a request it left pending.
+      this.headed = true;
+      this.answered(CLIENT_GONE);
+      return;
+    }
+    if (cancelled) this.watch?.cancel?.();
+    this.watch?.end?.();
+  }
+}
+
+/** UTF-8 bytes as a string, without copying them into a Buffer first. */
+const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
+const utf8 = (bytes: Uint8Array): string => utf8Slice.call(bytes, 0, bytes.length);
+
+/** The taps of responses being watched now. */
+const taps = new WeakMap<ServerResponse, Tap>();
+
+// One function each for every response (no closures per request): `this` is the response.
+function tappedWriteHead(this: ServerResponse, status: number, ...rest: unknown[]): ServerResponse {
+  const tap = taps.get(this) as Tap;
+  if (!tap.over) tap.head(this, status, rest[rest.length - 1]);
+  return (tap.writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
+}
+
+function tappedWrite(this: ServerResponse, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
+  const tap = taps.get(this) as Tap;
+  if (!tap.over) {
+    tap.head(this, this.statusCode);
+    tap.see(chunk, encoding);
+  }
+  return (tap.write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
+}
+
+function tappedEnd(this: ServerResponse, chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), callback?: () => void): ServerResponse {
+  const tap = taps.get(this) as Tap;
+  if (!tap.over) {
+    tap.head(this, this.statusCode);
+    tap.see(chunk, encoding);
+    if (tap.whole) {
+      const text = tap.whole.length === 1 && tap.decoder === undefined ? (tap.whole[0] as string) : tap.whole.join('') + (tap.decoder?.end() ?? '');
+      tap.whole = undefined;
+      tap.watch?.whole?.(text);
+    } else if (tap.decoder !== undefined) {
+      const rest = tap.decoder.end();
+      if (rest !== '') tap.watch?.chunk?.(rest);
+    }
+    tap.finish(false);
+  }
+  return (tap.end as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, callback);
+}
+
+/** The client went away (or the handler destroyed the socket) before the answer ended. */
+function closed(this: ServerResponse): void {
+  taps.get(this)?.finish(!this.writableFinished);
 }
 
 /**
  * Watches a node:http answer written by somebody else's handler (the SDK v1 transport's
  * `handleRequest`, an express route): `answered` gets the head before any of the body
- * leaves, and the watch it returns sees each chunk before it is written. Resolves once the
- * answer is over, finished or cut. Nothing the handler writes is changed.
+ * leaves (CLIENT_GONE if the client leaves first), and the watch it returns sees each
+ * chunk before it is written. Nothing the handler writes is changed; once the answer is
+ * over, the tapped methods pass every call straight on.
  */
-export function tapResponse(res: ServerResponse, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    let headed = false;
-    let over = false;
-    let watch: BodyWatch | undefined;
-    let decoder: StringDecoder | undefined;
-    let whole: string[] | undefined;
-    const { writeHead, write, end } = res;
-
-    const head = (status: number, given?: Map<string, string>): void => {
-      if (headed) return;
-      headed = true;
-      watch = answered({ status, header: (name) => given?.get(name) ?? headerText(res.getHeader(name)) });
-      if (watch?.chunk || watch?.whole) decoder = new StringDecoder('utf8');
-      if (watch?.whole) whole = [];
-      watch?.hold?.(() => res.destroy());
-    };
-    const see = (chunk: unknown, encoding: unknown): void => {
-      if (!decoder || chunk === undefined || chunk === null || typeof chunk === 'function') return;
-      const text = typeof chunk === 'string' ? (typeof encoding === 'string' && encoding !== 'utf8' && encoding !== 'utf-8' ? Buffer.from(chunk, encoding as BufferEncoding).toString('utf8') : chunk) : decoder.write(Buffer.from(chunk as Uint8Array));
-      if (text === '') return;
-      if (whole) whole.push(text);
-      else watch?.chunk?.(text);
-    };
-    const finish = (cancelled: boolean): void => {
-      if (over) return;
-      over = true;
-      res.writeHead = writeHead;
-      res.write = write;
-      res.end = end;
-      if (cancelled) watch?.cancel?.();
-      watch?.end?.();
-      resolve();
-    };
-
-    res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-      head(status, headersOf(rest[rest.length - 1]));
-      return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
-    } as ServerResponse['writeHead'];
-    res.write = function (this: ServerResponse, chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
-      head(res.statusCode);
-      see(chunk, encoding);
-      return (write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
-    } as ServerResponse['write'];
-    res.end = function (this: ServerResponse, chunk?: Chunk | (() => void), encoding?: BufferEncoding | (() => void), callback?: () => void) {
-      head(res.statusCode);
-      see(chunk, encoding);
-      if (whole) {
-        const rest = decoder?.end() ?? '';
-        const text = whole.join('') + rest;
-        whole = undefined;
-        watch?.whole?.(text);
-      } else if (decoder) {
-        const rest = decoder.end();
-        if (rest !== '') watch?.chunk?.(rest);
-      }
-      finish(false);
-      return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, encoding, callback);
-    } as ServerResponse['end'];
-    // The client went away (or the handler destroyed the socket) before the answer ended.
-    res.once('close', () => {
-      if (!headed) {
-        headed = true;
-        watch = undefined;
-      }
-      finish(!res.writableFinished);
-    });
-  });
+export function tapResponse(res: ServerResponse, answered: (head: AnswerHead) => BodyWatch | undefined): void {
+  if (taps.has(res)) return;
+  const { writeHead, write, end } = res;
+  taps.set(res, new Tap(answered, writeHead, write, end));
+  res.writeHead = tappedWriteHead as WriteHead;
+  res.write = tappedWrite as Write;
+  res.end = tappedEnd as End;
+  res.on('close', closed);
 }

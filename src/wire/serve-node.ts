@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { JSONRPC, sendJsonRpcError } from '../transport/http-answers.js';
 import type { ReadRequest } from '../transport/read-body.js';
-import type { ExchangeFacts, FetchHandler, NodeRelay } from './exchange.js';
+import type { ExchangeFacts, WireHandler } from './exchange.js';
 import type { HttpExchangeMonitor } from './exchange-monitor.js';
 import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
 
@@ -19,17 +19,19 @@ export async function serveNode(
   res: ServerResponse,
   read: ReadRequest,
   facts: ExchangeFacts,
-  route: { exchanges: HttpExchangeMonitor; handler: FetchHandler & Partial<NodeRelay>; logger: Logger; authInfo?: unknown },
+  route: { exchanges: HttpExchangeMonitor; handler: WireHandler; logger: Logger; authInfo?: unknown },
 ): Promise<void> {
   const { exchanges, handler, logger, authInfo } = route;
   try {
     if (handler.relay) {
       const relay = handler.relay.bind(handler);
-      await exchanges.relay(req, facts, read.body, (answered) => relay(req, res, read.text, answered));
+      await exchanges.relay(req, facts, read.body, (answered) => relay(req, res, read.text, answered, read.body));
       return;
     }
+    if (!handler.fetch) throw new TypeError('a wire handler needs fetch or relay');
+    const fetch = handler.fetch.bind(handler);
     const options = authInfo === undefined ? {} : { authInfo };
-    const response = await exchanges.exchange(toWebRequest(req, res, read.text), facts, read.body, (request, parsedBody) => handler.fetch(request, { ...options, parsedBody }));
+    const response = await exchanges.exchange(toWebRequest(req, res, read.text), facts, read.body, (request, parsedBody) => fetch(request, { ...options, parsedBody }));
     await writeWebResponse(res, response);
   } catch (error) {
     logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');

@@ -9,26 +9,43 @@ export class SseFrames {
   private partial = '';
 
   push(text: string): string[] {
-    this.partial += text;
+    const buffer = this.partial === '' ? text : this.partial + text;
     const events: string[] = [];
-    let boundary: RegExpExecArray | null;
-    while ((boundary = /\r?\n\r?\n/.exec(this.partial)) !== null) {
-      const raw = this.partial.slice(0, boundary.index);
-      this.partial = this.partial.slice(boundary.index + boundary[0].length);
-      const data = dataOf(raw);
+    // Events end with a blank line; servers write \n (the SDKs do), the specification allows \r\n and \r too.
+    if (buffer.includes('\r')) return this.pushSlow(buffer);
+    let at = 0;
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n', at)) {
+      const data = dataOf(buffer, at, end);
       if (data !== '') events.push(data);
+      at = end + 2;
     }
+    this.partial = at === 0 ? buffer : buffer.slice(at);
+    return events;
+  }
+
+  /** Line ends made \n first; a \r at the very end waits, as it may be half of a \r\n. */
+  private pushSlow(buffer: string): string[] {
+    const held = buffer.endsWith('\r') ? '\r' : '';
+    this.partial = '';
+    const events = this.push((held === '' ? buffer : buffer.slice(0, -1)).replace(/\r\n?/g, '\n'));
+    this.partial += held;
     return events;
   }
 }
 
-/** The `data` lines of one event, joined as the SSE specification says. */
-function dataOf(event: string): string {
+/** The `data` lines of the event in `text[start, end)`, joined as the SSE specification says. */
+function dataOf(text: string, start: number, end: number): string {
   let data: string | undefined;
-  for (const line of event.split(/\r?\n/)) {
-    if (!line.startsWith('data:')) continue;
-    const value = line.slice(line[5] === ' ' ? 6 : 5);
-    data = data === undefined ? value : `${data}\n${value}`;
+  let line = start;
+  while (line < end) {
+    let lineEnd = text.indexOf('\n', line);
+    if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+    if (text.startsWith('data:', line)) {
+      const from = line + (text.charCodeAt(line + 5) === 32 ? 6 : 5);
+      const value = text.slice(from, lineEnd);
+      data = data === undefined ? value : `${data}\n${value}`;
+    }
+    line = lineEnd + 1;
   }
   return data ?? '';
 }

@@ -5,26 +5,71 @@
 import { jsonRpcErrorResponse, SHUTTING_DOWN, type JsonRpcId } from '../transport/http-answers.js';
 import type { BodyWatch } from './exchange.js';
 
+const noop = (): void => {};
+
+/**
+ * Shutdown as the exchanges in flight hear of it: each registers what to do then, in one Set
+ * (no event listener to add and remove per exchange).
+ */
+export class Shutdown {
+  private readonly waiting = new Set<() => void>();
+  private begun = false;
+
+  get hasBegun(): boolean {
+    return this.begun;
+  }
+
+  begin(): void {
+    if (this.begun) return;
+    this.begun = true;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const then of waiting) then();
+  }
+
+  /** Calls `then` when shutdown begins (now, if it has); returns what takes it back. */
+  on(then: () => void): () => void {
+    if (this.begun) {
+      then();
+      return noop;
+    }
+    this.waiting.add(then);
+    return () => void this.waiting.delete(then);
+  }
+}
+
 /**
  * The handler's answer, or a JSON-RPC error for request `id` if shutdown begins first (the
  * handler's late answer is then let go).
  */
-export async function untilShutdown(served: Promise<Response>, stopping: AbortSignal, id: JsonRpcId): Promise<Response> {
-  let stop: () => void = () => {};
-  const stopped = new Promise<{ response: Response; late: boolean }>((resolve) => {
-    stop = () => resolve({ response: jsonRpcErrorResponse(200, id, SHUTTING_DOWN.code, SHUTTING_DOWN.message), late: true });
-    if (stopping.aborted) stop();
-    else stopping.addEventListener('abort', stop, { once: true });
+export function untilShutdown(served: Promise<Response>, shutdown: Shutdown, id: JsonRpcId): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    let settled = false;
+    const forget = shutdown.on(() => {
+      if (settled) return;
+      settled = true;
+      resolve(jsonRpcErrorResponse(200, id, SHUTTING_DOWN.code, SHUTTING_DOWN.message));
+    });
+    served.then(
+      (response) => {
+        if (settled) return void response.body?.cancel().catch(() => {});
+        settled = true;
+        forget();
+        resolve(response);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        forget();
+        reject(error);
+      },
+    );
   });
-  const first = await Promise.race([served.then((response) => ({ response, late: false })), stopped]);
-  stopping.removeEventListener('abort', stop);
-  if (first.late) void served.then((late) => late.body?.cancel()).catch(() => {});
-  return first.response;
 }
 
 /** The response, its body watched as it passes: read whole first (small JSON), or passed through chunk by chunk. */
-export async function carry(response: Response, watch: BodyWatch, signal: AbortSignal, stopping?: AbortSignal): Promise<Response> {
-  if (!watch.whole) return passThrough(response, watch, signal, stopping);
+export async function carry(response: Response, watch: BodyWatch, signal: AbortSignal, shutdown?: Shutdown): Promise<Response> {
+  if (!watch.whole) return passThrough(response, watch, signal, shutdown);
   let text = '';
   try {
     text = response.body === null ? '' : await response.text();
@@ -37,7 +82,7 @@ export async function carry(response: Response, watch: BodyWatch, signal: AbortS
 }
 
 /** The response with its body passed through unchanged while `watch` sees it go by. */
-function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal, stopping?: AbortSignal): Response {
+function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal, shutdown?: Shutdown): Response {
   const source = response.body;
   if (source === null) {
     watch.end?.();
@@ -49,13 +94,14 @@ function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal, 
   if (watch.cancel) signal.addEventListener('abort', cancelled, { once: true });
   watch.hold?.(() => void reader.cancel().catch(() => {}));
   let over = false;
+  let forgetShutdown = noop;
   let streamController: ReadableStreamDefaultController<Uint8Array> | undefined;
   let saidLastWords = false;
   const finish = (): void => {
     if (over) return;
     over = true;
     signal.removeEventListener('abort', cancelled);
-    stopping?.removeEventListener('abort', lastWords);
+    forgetShutdown();
     watch.end?.();
   };
   // At shutdown an answer still pending gets its error as the stream's last frame.
@@ -69,7 +115,7 @@ function passThrough(response: Response, watch: BodyWatch, signal: AbortSignal, 
     streamController.close();
     void reader.cancel().catch(() => {});
   };
-  if (stopping && watch.lastWords) stopping.addEventListener('abort', lastWords, { once: true });
+  if (shutdown && watch.lastWords) forgetShutdown = shutdown.on(lastWords);
   const body = new ReadableStream<Uint8Array>({
     start: (controller) => {
       streamController = controller;

@@ -6,6 +6,8 @@ import type { BodyWatch } from './exchange.js';
 export interface WireSession {
   /** Its connection facts: the tracker knows it by `start.id`, an opaque reference, never the session id. */
   readonly start: ConnectionStart;
+  /** Who its operations come from, and at which version: made once for the session's life. */
+  readonly known: { client: ConnectionStart; protocolVersion: string };
   /** GET streams open now: while one is, the session is alive. */
   streams: number;
 }
@@ -57,7 +59,7 @@ export class WireSessions {
   /** A session the server just started under `sessionId`; a second start of the same id is ignored. */
   establish(sessionId: string, start: ConnectionStart): void {
     if (this.sessions.has(sessionId)) return;
-    this.sessions.set(sessionId, { start, streams: 0 });
+    this.sessions.set(sessionId, { start, known: { client: start, protocolVersion: start.protocolVersion }, streams: 0 });
     this.options.tracker.establish(start);
   }
 

@@ -21,7 +21,7 @@ function histograms(): { stock: Registry; lean: Registry; leanMetric: LeanHistog
   const leanMetric = new LeanHistogram({ ...config, registers: [lean] });
   for (const [method, tool, error, version, value] of OBSERVATIONS) {
     stockMetric.observe({ method, tool, error, version }, value);
-    leanMetric.record(method, tool, error, version, () => ({ method, tool, error, version }), value);
+    leanMetric.record(method, tool, error, version, value);
   }
   return { stock, lean, leanMetric };
 }
@@ -47,7 +47,7 @@ describe('LeanHistogram', () => {
     const { lean, leanMetric } = histograms();
     lean.resetMetrics();
     expect(await lean.metrics()).toBe('# HELP op_seconds Operations.\n# TYPE op_seconds histogram\n');
-    leanMetric.record('ping', '', '', '2025-11-25', () => ({ method: 'ping', tool: '', error: '', version: '2025-11-25' }), 0.001);
+    leanMetric.record('ping', '', '', '2025-11-25', 0.001);
     expect(await lean.metrics()).toContain('op_seconds_count{method="ping",tool="",error="",version="2025-11-25"} 1\n');
   });
 });
@@ -61,7 +61,7 @@ describe('LeanCounter', () => {
     const leanMetric = new LeanCounter({ ...config, registers: [lean] });
     for (const [client, version] of [['claude', '2025-11-25'], ['cursor', '2025-11-25'], ['claude', '2025-11-25'], ['claude', '2026-07-28']]) {
       stockMetric.inc({ client, version });
-      leanMetric.add(client as string, version as string, () => ({ client, version }));
+      leanMetric.add(client as string, version as string);
     }
     const text = await lean.metrics();
     expect(text).toBe(await stock.metrics());

@@ -9,6 +9,13 @@ describe('SseFrames', () => {
     expect(frames.push('data:no-space\n\n')).toEqual(['no-space']);
   });
 
+  it('takes a \\r\\n split across two chunks as one line end', () => {
+    const frames = new SseFrames();
+    expect(frames.push('data: a\r\n\r')).toEqual([]);
+    expect(frames.push('\ndata: b\r')).toEqual(['a']);
+    expect(frames.push('\n\r\n')).toEqual(['b']);
+  });
+
   it('passes over events without data: a priming event, comments', () => {
     expect(new SseFrames().push('id: 0\ndata: \n\n: keepalive\n\nevent: message\ndata: {"x":2}\n\n')).toEqual(['{"x":2}']);
   });
