@@ -45,22 +45,27 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     const result = JSON.parse(readFileSync(out, 'utf8')) as { view: string; smoke: boolean; machine: { node: string }; rows: CrossRow[]; starts: Record<string, Record<string, unknown[]>> };
     expect([result.view, result.smoke, result.machine.node]).toEqual(['cross-process', true, process.version]);
     const servers = (comparison: string) => [...new Set(result.rows.filter((r) => r.comparison === comparison).map((r) => r.contender))];
-    expect(servers('v1-calls')).toEqual([
+    expect(servers('v1-http')).toEqual([
+      'middleware() on node:http (prom-client)',
+      'middleware() on node:http (otel)',
+      'startMonitoredServer (prom-client)',
+      'startMonitoredServer (otel)',
       'serve (prom-client)',
       'serve (otel)',
-      'SDK v1 + startMonitoredServer (prom-client)',
-      'SDK v1 + startMonitoredServer (otel)',
-      'bare SDK v1 (again)',
+      'bare SDK v1 on node:http (again)',
     ]);
-    expect(servers('v1-sessions')).toEqual(['serve (prom-client)', 'serve (otel)', 'bare SDK v1 (again)']);
+    expect(servers('v1-express')).toEqual(['middleware() in express (prom-client)', 'middleware() in express (otel)', 'bare SDK v1 in express (again)']);
+    expect(servers('v1-sessions')).toEqual(['middleware() on node:http (prom-client)', 'serve (prom-client)', 'serve (otel)', 'bare SDK v1 on node:http (again)']);
     for (const era of ['v2-2025', 'v2-2026']) {
-      expect(servers(era)).toEqual(['SDK v2 + McpMonitor (prom-client)', 'SDK v2 + McpMonitor (otel)', 'bare SDK v2 (again)']);
+      expect(servers(era)).toEqual(['nodeHandler (prom-client)', 'nodeHandler (otel)', 'handler + toNodeHandler (prom-client)', 'handler + toNodeHandler (otel)', 'bare SDK v2 (again)']);
     }
-    expect(servers('proxy-upstream')).toEqual(['proxy --upstream']);
-    expect(servers('proxy-stdio')).toEqual(['proxy --stdio']);
-    expect(result.rows.filter((r) => r.target === '<= 1').map((r) => [r.contender, r.measure])).toEqual([
-      ['proxy --upstream', "proxy's own CPU per call / the server's behind it"],
-      ['proxy --stdio', "proxy's own CPU per call / the server's behind it"],
+    expect(servers('proxy-upstream')).toEqual(['proxy --upstream (prom-client)', 'proxy --upstream (otel)']);
+    expect(servers('proxy-stdio')).toEqual(['proxy --stdio (prom-client)', 'proxy --stdio (otel)']);
+    expect(result.rows.filter((r) => r.target === '<= 0.6').map((r) => [r.contender, r.measure])).toEqual([
+      ['proxy --upstream (prom-client)', "proxy's own CPU per call / the server's behind it"],
+      ['proxy --upstream (otel)', "proxy's own CPU per call / the server's behind it"],
+      ['proxy --stdio (prom-client)', "proxy's own CPU per call / the server's behind it"],
+      ['proxy --stdio (otel)', "proxy's own CPU per call / the server's behind it"],
     ]);
     for (const row of result.rows) {
       expect(Number.isFinite(row.value), `${row.comparison} ${row.contender} ${row.measure}`).toBe(true);
@@ -68,7 +73,7 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
       expect(row.interval[0]).toBeLessThanOrEqual(row.interval[1]);
     }
     // Every start of every server is kept, to look at afterwards.
-    expect(Object.keys(result.starts)).toEqual(['v1-calls', 'v1-sessions', 'v2-2025', 'v2-2026', 'proxy-upstream', 'proxy-stdio']);
+    expect(Object.keys(result.starts)).toEqual(['v1-http', 'v1-express', 'v1-sessions', 'v2-2025', 'v2-2026', 'proxy-upstream', 'proxy-stdio']);
   });
 
   it('prints the table to stdout, progress to stderr, and gives a smoke run no verdict', () => {
@@ -77,10 +82,10 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     expect(run.stdout).not.toContain('MISSED');
     expect(run.stdout).toContain('(smoke: no verdict)');
     expect(run.stderr).toContain('a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');
-    expect(run.stderr).toContain('v1-calls start 1/1: bare ');
+    expect(run.stderr).toContain('v1-http start 1/1: bare ');
     expect(run.stderr).toContain(`written: ${out}`);
-    // 4 monitored v1 servers, 2 session servers, 2 x 2 v2 servers: 3 targets each; 2 proxies: 1 each.
-    expect(run.stderr).toContain('summary: smoke run, 32 targets not judged\n');
+    // 6 on node:http, 2 in express, 3 churning sessions, 2 x 4 on the SDK v2: 3 targets each; 4 proxies: 1 each.
+    expect(run.stderr).toContain('summary: smoke run, 61 targets not judged\n');
   });
 
   it('refuses a bad option with one line and exit code 2, and lists every option under --help', () => {

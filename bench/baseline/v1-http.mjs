@@ -1,13 +1,18 @@
 // The MCP SDK v1's Streamable HTTP server as its README shows it: a transport and an
 // McpServer per session, kept in a map by session id, the parsed body handed to
 // handleRequest (the README's express.json(), here on plain node:http); the `echo` tool;
-// answers as SSE streams (the SDK's default). No monitoring. Prints {"port":N} on stdout
-// once it listens.
+// answers as SSE streams (the SDK's default). Prints {"port":N} on stdout once it listens.
+//
+// `node v1-http.mjs [none|prom|otel]`: with a metrics backend, monitor.middleware() stands
+// in front of the same handler and monitor.adminHandler serves /metrics: the lines marked
+// "mcp-exporter", what a user adds. The middleware reads the body (there is no body parser
+// on node:http) and leaves it as req.body, which the handler takes when it is there.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { listening, monitorOrNone } from './apps.mjs';
 
 const transports = new Map();
 
@@ -44,13 +49,15 @@ function readJson(req) {
   });
 }
 
-const http = createServer(async (req, res) => {
-  let body;
-  try {
-    body = await readJson(req);
-  } catch {
-    res.writeHead(400).end();
-    return;
+async function handle(req, res) {
+  let body = req.body;
+  if (body === undefined) {
+    try {
+      body = await readJson(req);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
   }
   const id = req.headers['mcp-session-id'];
   const transport = typeof id === 'string' ? transports.get(id) : await newSession();
@@ -59,6 +66,14 @@ const http = createServer(async (req, res) => {
     return;
   }
   await transport.handleRequest(req, res, body);
-});
-http.keepAliveTimeout = 0;
-http.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: http.address().port })}\n`));
+}
+
+const monitor = await monitorOrNone(); // mcp-exporter
+const middleware = monitor?.middleware(); // mcp-exporter
+listening(
+  createServer((req, res) => {
+    if (!monitor) return void handle(req, res);
+    if (req.url !== '/mcp') return monitor.adminHandler(req, res); // mcp-exporter
+    middleware(req, res, () => void handle(req, res)); // mcp-exporter
+  }),
+);

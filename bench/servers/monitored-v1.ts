@@ -24,3 +24,5 @@ const server = await startMonitoredServer({
 });
 server.httpServer.keepAliveTimeout = 0;
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+// Ended by a signal, the process exits normally: a profile asked for with --cpu-prof is written.
+process.once('SIGTERM', () => process.exit(0));

@@ -1,0 +1,17 @@
+/**
+ * McpMonitor as a library user builds it, for the bench's user apps (bench/baseline/*.mjs):
+ * `prom` (a prom-client registry of its own, the default) or `otel` (an OpenTelemetry
+ * MeterProvider with the Prometheus views). The apps load it only when they are monitored,
+ * so a bare app never loads this project's code.
+ */
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
+import { McpMonitor } from '../../src/monitor.js';
+
+export function monitorFor(backend: string): McpMonitor {
+  if (backend === 'prom') return new McpMonitor();
+  if (backend !== 'otel') throw new Error(`unknown backend ${backend}: prom or otel`);
+  const reader = createPrometheusReader();
+  const meterProvider = new MeterProvider({ readers: [reader], views: prometheusViews() });
+  return new McpMonitor({ registry: null, meterProvider, metricsRenderer: otelPrometheusRenderer(reader) });
+}
