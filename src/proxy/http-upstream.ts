@@ -27,6 +27,10 @@ export interface HttpUpstreamOptions {
  */
 export class HttpUpstream implements FetchHandler, NodeRelay {
   private readonly extra: [string, string][];
+  /** Where requests go, as node:http's request options. */
+  private readonly target: { protocol: string; hostname: string; port: string; path: string };
+  /** Client headers the proxy sets itself: its own upstream headers, and accept-encoding. */
+  private readonly replaced: ReadonlySet<string>;
   /** Connections to the upstream, kept open between requests. */
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
@@ -35,9 +39,14 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
+    this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
     const tls = options.url.protocol === 'https:';
     this.agent = tls ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
     this.send = tls ? httpsRequest : httpRequest;
+    // Given as plain options, not as the URL: node:http turns a URL into an object of null
+    // prototype (a slow dictionary for V8) on every request.
+    const url = options.url;
+    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: `${url.pathname}${url.search}` };
   }
 
   /**
@@ -47,16 +56,25 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
    * cannot be reached is the same 502 fetch() gives; a client that leaves aborts the
    * request upstream. Resolves when the exchange is over.
    */
-  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void> {
+  relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, parsed?: unknown): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name) && !name.startsWith(':')) headers[name] = value;
-    for (const [name, value] of this.extra) headers[name] = value;
-    headers['accept-encoding'] = 'identity';
+    // A flat [name, value, ...] list, as node:http takes and gives raw headers: no object with
+    // keys made up at run time (V8 keeps those as slow dictionaries) per request.
+    const headers: string[] = [];
+    const incoming = req.headers;
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value === undefined || NOT_FORWARDED.has(name) || this.replaced.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
+      if (typeof value === 'string') headers.push(name, value);
+      else for (const item of value) headers.push(name, item);
+    }
+    for (const [name, value] of this.extra) headers.push(name, value);
+    // A raw list gets no Host from node:http: it is the upstream's.
+    headers.push('host', this.options.url.host, 'accept-encoding', 'identity');
     const body = method === 'POST' ? (text ?? '') : undefined;
-    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    if (body !== undefined) headers.push('content-length', String(Buffer.byteLength(body)));
     const { url } = this.options;
-    const id = method === 'POST' ? requestIdOf(text) : undefined;
+    const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
     return new Promise<void>((resolve) => {
       let watch: BodyWatch | undefined;
       let heard = false;
@@ -91,7 +109,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
         finish();
       };
       this.relaying.add(shutDown);
-      const upstream = this.send(url, { method, headers, agent: this.agent });
+      const upstream = this.send({ ...this.target, method, headers, agent: this.agent });
       res.once('close', () => {
         if (res.writableFinished) return;
         // The client left first: stop asking upstream, and say so to the monitor.
@@ -124,7 +142,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
         }
         heard = true;
         watch = answered({ status: answer.statusCode ?? 502, header: (name) => first(answer.headers[name]) });
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.headers));
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.rawHeaders));
         streaming = first(answer.headers['content-type'])?.startsWith('text/event-stream') === true;
         if (streaming) res.flushHeaders();
         watch?.hold?.(() => answer.destroy());
@@ -204,11 +222,16 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
 function requestIdOf(text: string | undefined): string | number | undefined {
   if (text === undefined || text.length > 65_536) return undefined;
   try {
-    const message = JSON.parse(text) as { id?: unknown; method?: unknown };
-    return typeof message.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number') ? message.id : undefined;
+    return requestIdIn(JSON.parse(text));
   } catch {
     return undefined;
   }
+}
+
+/** The id of a parsed JSON-RPC request (one request, not a batch or a notification), if it is one. */
+function requestIdIn(value: unknown): string | number | undefined {
+  const message = value as { id?: unknown; method?: unknown } | null;
+  return typeof message?.method === 'string' && (typeof message.id === 'string' || typeof message.id === 'number') ? message.id : undefined;
 }
 
 /** Why a request upstream failed (fetch's, or node:http's), in one short phrase (the socket error code when there is one). */
@@ -229,8 +252,11 @@ function unreachable(url: URL, error: unknown): string {
 
 const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
-function returnedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+function returnedHeaders(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (!HOP_BY_HOP.has(name) && !HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] as string);
+  }
   return out;
 }
