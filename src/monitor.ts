@@ -12,6 +12,7 @@ import { SessionTracker } from './core/session-tracker.js';
 import { TrustedProxies } from './core/trusted-proxies.js';
 import type { ConnectionMonitor } from './core/types.js';
 import { createAdminHandler, type AdminHandler, type ToolSummary } from './http/admin-routes.js';
+import { notReadyBecause } from './http/probes.js';
 import { ConnectionEventStream } from './http/event-stream.js';
 import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
 import { OtelMonitor } from './metrics/otel-monitor.js';
@@ -51,6 +52,11 @@ export interface McpMonitorOptions {
   sessionIdleTimeoutSeconds?: number;
   /** A 2025 session followed on the wire that the monitor lets go of (idle, shutdown) is ended by this: a proxy ends it upstream. @default none */
   endWireSession?: (sessionId: string, protocolVersion: string) => Promise<void> | void;
+  /**
+   * Answer /-/ready 200 while the MCP server behind a proxy does not answer. @default false:
+   * 503, so a load balancer sends clients to a proxy that can serve them
+   */
+  readyWhenUpstreamDown?: boolean;
   /** Bearer token required on /metrics and /api/mcp/* (not on the probes). @default none */
   adminToken?: string;
   /** The MCP endpoint path, shown by /api/mcp/status. @default '/mcp' */
@@ -100,6 +106,7 @@ export class McpMonitor {
   private readonly maskIp: (address: string | undefined) => string;
   private readonly proxies: TrustedProxies;
   private readonly maxBodyBytes: number;
+  private readonly readyWhenUpstreamDown: boolean;
   /** The masked client address of each connection whose peer is the client (see clientIpOf). */
   private readonly addresses = new WeakMap<object, string>();
   private running = true;
@@ -128,6 +135,7 @@ export class McpMonitor {
     this.maskIp = createIpMasker(options.ipMasking ?? 'truncate');
     this.proxies = new TrustedProxies(options.trustProxy ?? []);
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.readyWhenUpstreamDown = options.readyWhenUpstreamDown ?? false;
     this.exchanges = new HttpExchangeMonitor({
       tracker: this.tracker,
       now: options.now,
@@ -144,6 +152,7 @@ export class McpMonitor {
       tools: () => tools,
       config: options.config,
       isRunning: () => this.running,
+      readyWhenUpstreamDown: options.readyWhenUpstreamDown,
       token: options.adminToken,
       now: options.now,
     });
@@ -283,5 +292,10 @@ export class McpMonitor {
   /** Whether close() was called. */
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** Why the server is not ready (/-/ready answers 503), or undefined when it is. */
+  notReady(): string | undefined {
+    return notReadyBecause(this.running, this.tracker.upstream, this.readyWhenUpstreamDown);
   }
 }

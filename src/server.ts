@@ -222,7 +222,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
       if (guard.admit(req, res)) void sseHost.handleMessage(req, res, new URLSearchParams(query < 0 ? '' : url.slice(query + 1)));
     } else if (serveAdmin) {
       adminHandler(req, res);
-    } else if (!handleProbe(req, res, path, () => monitor.isRunning)) {
+    } else if (!handleProbe(req, res, path, () => monitor.notReady())) {
       sendJson(res, 404, { error: 'Not found' });
     }
   });

@@ -50,7 +50,8 @@ export function useTestPeers() {
     async sdkServer(
       factory: () => { connect(transport: Transport): Promise<void> },
       seen: (req: IncomingMessage) => void = () => {},
-    ): Promise<{ url: string; open: () => number; opened: () => number }> {
+      port = 0,
+    ): Promise<{ url: string; open: () => number; opened: () => number; stop: () => Promise<void> }> {
       const transports = new Map<string, StreamableHTTPServerTransport>();
       let opened = 0;
       const server = createServer((req, res) => {
@@ -72,7 +73,12 @@ export function useTestPeers() {
         }
         void transport.handleRequest(req, res);
       });
-      return { url: `${await listen(server)}/mcp`, open: () => transports.size, opened: () => opened };
+      const stop = (): Promise<void> =>
+        new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      return { url: `${await listen(server, port)}/mcp`, open: () => transports.size, opened: () => opened, stop };
     },
     /** An SDK v1 client, connected. */
     async v1(url: string, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {

@@ -1,9 +1,27 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+
+/** An alerting rule of prometheus/alerts.yml. */
+export interface Rule {
+  alert?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** The alerting rules the project ships (prometheus/alerts.yml), every group's. */
+export function shippedRules(): Rule[] {
+  const file = fileURLToPath(new URL('../prometheus/alerts.yml', import.meta.url));
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { groups: { rules: Rule[] }[] };
+  return doc.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+}
 
 /** Fails with what to install when a Debian binary the e2e tests run is missing. */
 export function requireTools(tools: readonly string[], debianPackage: string): void {

@@ -7,6 +7,7 @@ import { probeHttpUpstream } from '../proxy/probe.js';
 import { httpUpstreamFactory, stdioServerFactory, stdioTransport } from '../proxy/relay-bridge.js';
 import { StdioModernRelay } from '../proxy/stdio-modern.js';
 import { StdioSessions } from '../proxy/stdio-sessions.js';
+import { UpstreamWatch, type CheckResult } from '../proxy/upstream-watch.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
 import { BoundedEventStore } from '../sdk-v1/event-store.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
@@ -67,6 +68,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
       clientNames: settings.clientNames,
       maxSessions: settings.maxSessions,
       maxBodyBytes: settings.maxBodyBytes,
+      readyWhenUpstreamDown: settings.readyWhenUpstreamDown,
       // --upstream passes /mcp through: resumption is the upstream's own.
       ...(settings.eventStoreSize > 0 && !upstream ? { eventStore: new BoundedEventStore(settings.eventStoreSize) } : {}),
       config: {
@@ -92,6 +94,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
         maxSessions: settings.maxSessions,
         maxBodyBytes: settings.maxBodyBytes,
         eventStoreSize: upstream ? 0 : settings.eventStoreSize,
+        ...(stdio || upstream ? { upstreamCheckIntervalSeconds: settings.upstreamCheckIntervalSeconds, readyWhenUpstreamDown: settings.readyWhenUpstreamDown } : {}),
       },
     });
   } catch (error) {
@@ -105,6 +108,13 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
   // A stdio child that exits ends its session at once.
   const exchanges = server.monitor.exchanges;
   if (mcp.stdioSessions) mcp.stdioSessions.onSessionGone = (sessionId) => exchanges.sessionGone(sessionId);
+  // The server behind the proxy is watched: what its traffic finds, and a check when it is silent.
+  if (mcp.upstream) {
+    const target = mcp.upstream;
+    target.watch = new UpstreamWatch({ tracker: server.tracker, intervalMs: settings.upstreamCheckIntervalSeconds * 1000, check: () => target.check() });
+    if (mcp.answeredAtStart) target.watch.answered();
+    else await target.watch.check();
+  }
   logger.info(
     { event: 'listening', mcp: server.url, admin: settings.monitoring ? server.adminUrl : null, version },
     `MCP endpoint ${server.url}; metrics ${server.adminUrl}/metrics`,
@@ -135,6 +145,10 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
 
 type McpSide = Pick<MonitoredServerOptions, 'serverFactory' | 'modernHandler' | 'legacyHandler' | 'endpointHandler' | 'tools' | 'endWireSession'> & {
   stdioSessions?: StdioSessions;
+  /** The server behind the proxy, as the watch checks it. */
+  upstream?: { check(): Promise<CheckResult>; watch: UpstreamWatch | undefined };
+  /** The server behind the proxy answered the probe at start: up, with no second look. */
+  answeredAtStart?: boolean;
 };
 
 /**
@@ -160,6 +174,8 @@ async function mcpSide(proxy: ProxyTarget, logger: Logger, settings: Settings): 
     return {
       serverFactory: httpUpstreamFactory(upstream, logger, headers),
       endpointHandler: passThrough,
+      upstream: passThrough,
+      answeredAtStart: found.error === undefined,
       tools: found.tools,
       endWireSession: (sessionId, protocolVersion) => passThrough.endSession(sessionId, protocolVersion),
     };
@@ -178,11 +194,22 @@ async function mcpSide(proxy: ProxyTarget, logger: Logger, settings: Settings): 
     });
     // 2026-07-28 requests go to one child that speaks that era (an SDK v2 stdio server does).
     const modernHandler = new StdioModernRelay(() => stdioTransport(spec, (fields, message, level = 'info') => logger[level]({ ...fields, session: 'modern' }, message)), spec.command, logger);
-    const side = { serverFactory, legacyHandler: stdioSessions, modernHandler, stdioSessions, endWireSession: (sessionId: string) => stdioSessions.endSession(sessionId) };
+    // Both eras' children tell one watch; a check starts the command once and initializes it.
+    const upstream = {
+      check: () => stdioSessions.check(),
+      set watch(watch: UpstreamWatch | undefined) {
+        stdioSessions.watch = watch;
+        modernHandler.watch = watch;
+      },
+      get watch() {
+        return stdioSessions.watch;
+      },
+    };
+    const side = { serverFactory, legacyHandler: stdioSessions, modernHandler, stdioSessions, upstream, endWireSession: (sessionId: string) => stdioSessions.endSession(sessionId) };
     try {
       const tools = await listFactoryTools(serverFactory);
       logger.info({ event: 'upstream', command: stdio[0], tools: tools.length }, `the stdio MCP server (${stdio[0]}) answered; ${tools.length} tools`);
-      return { ...side, tools };
+      return { ...side, tools, answeredAtStart: true };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn({ event: 'upstream', command: stdio[0], reachable: false, reason }, `the stdio MCP server (${stdio[0]}) did not answer at start (${reason}); each session starts it again`);

@@ -39,6 +39,10 @@ export interface Settings {
   maxBodyBytes: number;
   /** Stream events kept for clients that resume with Last-Event-ID; 0 keeps none. */
   eventStoreSize: number;
+  /** Proxy: check the server behind when silent this long; 0: never. */
+  upstreamCheckIntervalSeconds: number;
+  /** Proxy: /-/ready answers 200 even while the server behind does not answer. */
+  readyWhenUpstreamDown: boolean;
 }
 
 /** A bad setting: the message names it and says what would be accepted. */
@@ -99,6 +103,8 @@ const oneOf =
     if (found === undefined) throw new SettingError(`${where}: "${raw}" is not one of ${choices.join(', ')}`);
     return found;
   };
+
+const yesNo = (raw: string, where: string): boolean => oneOf(['true', 'false'] as const)(raw, where) === 'true';
 
 const bindAddress = (raw: string, where: string): string => {
   if (raw === 'localhost' || isIP(raw) !== 0) return raw;
@@ -196,6 +202,22 @@ export const DEFINITIONS = [
     help: 'SSE events kept in memory (all sessions) for clients that resume a dropped stream with Last-Event-ID; 0 keeps none.',
     parse: wholeNumber(0, 1_000_000),
   },
+  {
+    key: 'upstreamCheckIntervalSeconds',
+    flag: 'upstream-check-interval',
+    env: 'MCP_UPSTREAM_CHECK_INTERVAL',
+    shown: '10s',
+    help: 'Proxy: check the server behind when it has been silent this long, without opening a session (0: never).',
+    parse: duration(0, 86400),
+  },
+  {
+    key: 'readyWhenUpstreamDown',
+    flag: 'ready-when-upstream-down',
+    env: 'MCP_READY_WHEN_UPSTREAM_DOWN',
+    shown: 'false',
+    help: 'Proxy: answer /-/ready 200 even while the server behind does not answer (false: 503, so a load balancer sends clients elsewhere).',
+    parse: yesNo,
+  },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_LOG_LEVEL', aliases: ['MCP_CONNECTION_LOG_LEVEL'], shown: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Definition<keyof Settings>[];
 
@@ -220,6 +242,8 @@ export const DEFAULTS: Settings = {
   maxSessions: 0,
   maxBodyBytes: 4 * 1024 * 1024,
   eventStoreSize: 1000,
+  upstreamCheckIntervalSeconds: 10,
+  readyWhenUpstreamDown: false,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -48,5 +48,9 @@ export function createLogMonitor(logger: Logger): ConnectionMonitor {
     onRequestRejected: (reason) => {
       if (enabled('debug')) logger.debug({ event: 'mcp_request_rejected', reason }, 'MCP request rejected');
     },
+    onUpstreamChange: (state) => {
+      if (state.up) logger.info({ event: 'upstream_up' }, 'the MCP server behind the proxy answers');
+      else logger.warn({ event: 'upstream_down', reason: state.reason }, `the MCP server behind the proxy does not answer (${state.reason ?? 'unknown'})`);
+    },
   };
 }

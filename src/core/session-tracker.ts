@@ -12,6 +12,8 @@ import type {
   OperationInfo,
   RejectReason,
   TransportKind,
+  UpstreamFailure,
+  UpstreamState,
 } from './types.js';
 
 /**
@@ -114,6 +116,7 @@ export class SessionTracker {
   private total = 0;
   private readonly open: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
   private readonly opened: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
+  private upstreamState: UpstreamState | undefined;
 
   constructor(options: SessionTrackerOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -183,6 +186,27 @@ export class SessionTracker {
   /** A request refused before it reached a server. */
   reject(reason: RejectReason): void {
     this.notify((m) => m.onRequestRejected?.(reason));
+  }
+
+  /**
+   * The server behind a proxy answers (`up`) or not, and why not: monitors hear the first
+   * report and every change after it, not each repeat.
+   */
+  upstreamIs(up: boolean, reason?: UpstreamFailure): void {
+    if (this.upstreamState !== undefined && this.upstreamState.up === up) return;
+    const state: UpstreamState = { up, since: this.now(), ...(up || reason === undefined ? {} : { reason }) };
+    this.upstreamState = state;
+    this.notify((m) => m.onUpstreamChange?.(state));
+  }
+
+  /** The server behind a proxy failed a request or a check. */
+  upstreamFailed(reason: UpstreamFailure): void {
+    this.notify((m) => m.onUpstreamFailure?.(reason));
+  }
+
+  /** The server behind a proxy, as last reported; undefined when there is none (not a proxy). */
+  get upstream(): UpstreamState | undefined {
+    return this.upstreamState;
   }
 
   /** Connections open now, or those of one kind. */

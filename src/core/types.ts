@@ -53,6 +53,22 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'header_mismatch',
   'missing_capability',
 ];
+/**
+ * Why the server behind a proxy failed a request or a check: it refused the connection, did
+ * not answer in time, reset it, could not be found or reached, answered 5xx; a stdio command
+ * that would not start, or a child that exited on its own.
+ */
+export type UpstreamFailure = 'connection_refused' | 'timeout' | 'connection_reset' | 'unreachable' | 'server_error' | 'start_failed' | 'child_exited';
+
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['connection_refused', 'timeout', 'connection_reset', 'unreachable', 'server_error', 'start_failed', 'child_exited'];
+
+/** The server behind a proxy: whether it answers now, and since when (epoch ms); why not, when it does not. */
+export interface UpstreamState {
+  up: boolean;
+  since: number;
+  reason?: UpstreamFailure;
+}
+
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse', 'stdio'];
 /** The transports of an HTTP server: the ones whose close counters exist from the first scrape. */
 export const HTTP_TRANSPORT_KINDS: readonly TransportKind[] = ['streamable_http', 'sse'];
@@ -154,4 +170,8 @@ export interface ConnectionMonitor {
   onRequestRejected?: (reason: RejectReason) => void;
   /** A JSON-RPC request answered; called on every request, so keep it O(1). */
   onOperation?: (operation: OperationInfo) => void;
+  /** The server behind a proxy went up or down (and is first reported at start). */
+  onUpstreamChange?: (state: UpstreamState) => void;
+  /** The server behind a proxy failed a request or a check. */
+  onUpstreamFailure?: (reason: UpstreamFailure) => void;
 }

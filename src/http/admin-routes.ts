@@ -6,7 +6,7 @@ import { CONNECTION_KINDS, type ConnectionKind } from '../core/types.js';
 import type { MetricsRenderer } from '../metrics/exposition.js';
 import { sendJson } from '../transport/http-answers.js';
 import { bearerTokenCheck } from './bearer-auth.js';
-import { handleProbe } from './probes.js';
+import { handleProbe, notReadyBecause } from './probes.js';
 import type { ConnectionEventStream } from './event-stream.js';
 
 /** A tool as tools/list describes it. */
@@ -35,6 +35,11 @@ export interface AdminRoutesOptions {
   config?: Readonly<Record<string, unknown>>;
   /** Whether the MCP server is up, for /status, /health and /-/ready. @default always true */
   isRunning?: () => boolean;
+  /**
+   * Whether /-/ready answers 200 while the server behind a proxy is down (the tracker's
+   * `upstream`). @default false: 503, so a load balancer sends clients to a proxy that can serve them
+   */
+  readyWhenUpstreamDown?: boolean;
   /** Bearer token required on every route (401 otherwise). @default none */
   token?: string;
   /** @default Date.now */
@@ -86,6 +91,7 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
   const tools = options.tools ?? (() => []);
   const config = options.config ?? {};
   const isRunning = options.isRunning ?? (() => true);
+  const notReady = (): string | undefined => notReadyBecause(isRunning(), tracker.upstream, options.readyWhenUpstreamDown === true);
   const now = options.now ?? Date.now;
   const authorized = options.token === undefined ? undefined : bearerTokenCheck(options.token);
   const counts = () => ({ active: tracker.activeCount, total: tracker.totalCount });
@@ -154,9 +160,13 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
     },
     [`${API}/health`]: (res) => {
       const running = isRunning();
-      sendJson(res, running ? 200 : 503, {
-        healthy: running,
+      const upstream = tracker.upstream;
+      const healthy = running && upstream?.up !== false;
+      sendJson(res, healthy ? 200 : 503, {
+        healthy,
         serverRunning: running,
+        ...(!running ? { reason: 'the server is starting or shutting down' } : upstream?.up === false ? { reason: `the MCP server behind the proxy does not answer (${upstream.reason ?? 'unknown'})` } : {}),
+        ...(upstream ? { upstream: { up: upstream.up, since: new Date(upstream.since).toISOString(), ...(upstream.reason ? { reason: upstream.reason } : {}) } } : {}),
         toolsCount: tools().length,
         endpoint,
         connections: counts(),
@@ -186,7 +196,7 @@ export function createAdminHandler(options: AdminRoutesOptions): AdminHandler {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     // Probes come before the token: a healthcheck holds no secret, and they show nothing of sessions.
-    if (handleProbe(req, res, path, isRunning)) return;
+    if (handleProbe(req, res, path, notReady)) return;
     // A listener of its own (no app around it to pass on to) has a landing page, as exporters do: links only.
     if (path === '/' && !next) return landingPage(req, res, endpoint, metrics !== undefined);
     let route = routes[path];

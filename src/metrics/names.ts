@@ -14,6 +14,8 @@ export const METRIC = {
   subscriptionsTotal: 'mcp_server_subscriptions_total',
   subscriptionDuration: 'mcp_server_subscription_duration_seconds',
   clientRequestsTotal: 'mcp_server_client_requests_total',
+  upstreamUp: 'mcp_exporter_upstream_up',
+  upstreamFailuresTotal: 'mcp_exporter_upstream_failures_total',
 } as const;
 
 export const HELP = {
@@ -27,6 +29,8 @@ export const HELP = {
   subscriptionsTotal: 'subscriptions/listen streams opened since start.',
   subscriptionDuration: 'Lifetime of closed subscriptions/listen streams.',
   clientRequestsTotal: 'JSON-RPC requests, by client and protocol version.',
+  upstreamUp: 'Proxy: 1 while the MCP server behind the proxy answers, 0 while it does not.',
+  upstreamFailuresTotal: 'Proxy: requests and checks the MCP server behind the proxy failed, by reason.',
 } as const;
 
 /** Seconds. */

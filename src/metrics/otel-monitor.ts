@@ -11,6 +11,9 @@ import {
   type OperationInfo,
   type RejectReason,
   type TransportKind,
+  type UpstreamFailure,
+  type UpstreamState,
+  UPSTREAM_FAILURES,
 } from '../core/types.js';
 import { ATTRIBUTE, closeAttributes, networkAttributes, outcomeAttributes } from './otel-attributes.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
@@ -30,6 +33,8 @@ export const INSTRUMENT = {
   subscriptionsTotal: 'mcp.server.subscriptions',
   subscriptionDuration: 'mcp.server.subscription.duration',
   clientRequests: 'mcp.server.client.requests',
+  upstreamUp: 'mcp_exporter.upstream.up',
+  upstreamFailures: 'mcp_exporter.upstream.failures',
 } as const;
 
 /** The meter's instrumentation scope. */
@@ -72,10 +77,15 @@ export class OtelMonitor implements ConnectionMonitor {
    */
   private readonly clientRequests = new SeriesTree<{ attributes: Attributes; count: number }>();
   private readonly labels: LabelPolicy;
+  private readonly meter: Meter;
+  /** 1 or 0 once an upstream was reported. */
+  private upstreamUp: number | undefined;
+  private upstreamFailureCounter: Counter | undefined;
 
   constructor(options: OtelMonitorOptions) {
     const meter = options.meter ?? options.meterProvider?.getMeter(METER_NAME, VERSION);
     if (!meter) throw new TypeError('OtelMonitor needs a meter or a meterProvider');
+    this.meter = meter;
     this.labels = new LabelPolicy(options);
     this.active = meter.createUpDownCounter(INSTRUMENT.sessionsActive, { description: HELP.sessionsActive, unit: '{session}' });
     this.established = meter.createCounter(INSTRUMENT.sessionsTotal, { description: HELP.sessionsTotal, unit: '{session}' });
@@ -142,6 +152,26 @@ export class OtelMonitor implements ConnectionMonitor {
   onRequestRejected = (reason: RejectReason): void => {
     this.rejected.add(1, { [ATTRIBUTE.errorType]: reason });
   };
+
+  onUpstreamChange = (state: UpstreamState): void => {
+    if (this.upstreamUp === undefined) {
+      // The proxy's instruments, made when the first upstream fact comes: a server with no upstream has none.
+      this.meter.createObservableGauge(INSTRUMENT.upstreamUp, { description: HELP.upstreamUp, unit: '1' }).addCallback((result) => {
+        if (this.upstreamUp !== undefined) result.observe(this.upstreamUp);
+      });
+      for (const reason of UPSTREAM_FAILURES) this.upstreamFailures().add(0, { [ATTRIBUTE.errorType]: reason });
+    }
+    this.upstreamUp = state.up ? 1 : 0;
+  };
+
+  onUpstreamFailure = (reason: UpstreamFailure): void => {
+    this.upstreamFailures().add(1, { [ATTRIBUTE.errorType]: reason });
+  };
+
+  private upstreamFailures(): Counter {
+    this.upstreamFailureCounter ??= this.meter.createCounter(INSTRUMENT.upstreamFailures, { description: HELP.upstreamFailuresTotal, unit: '{failure}' });
+    return this.upstreamFailureCounter;
+  }
 
   onOperation = (operation: OperationInfo): void => {
     const version = this.labels.protocolVersion(operation.protocolVersion);

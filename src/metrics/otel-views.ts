@@ -82,6 +82,8 @@ export function prometheusViews(): PrometheusView[] {
     view(INSTRUMENT.subscriptionsTotal, labels({ client_name: ATTRIBUTE.clientName })),
     view(INSTRUMENT.subscriptionDuration, labels({ reason: ATTRIBUTE.closeReason }), METRIC.subscriptionDuration),
     view(INSTRUMENT.clientRequests, labels({ client_name: ATTRIBUTE.clientName, mcp_protocol_version: ATTRIBUTE.protocolVersion })),
+    view(INSTRUMENT.upstreamUp, labels({}), METRIC.upstreamUp),
+    view(INSTRUMENT.upstreamFailures, labels({ reason: ATTRIBUTE.errorType })),
   ];
 }
 

@@ -8,6 +8,9 @@ import {
   type ConnectionMonitor,
   type OperationInfo,
   type RejectReason,
+  type UpstreamFailure,
+  type UpstreamState,
+  UPSTREAM_FAILURES,
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
 import { LeanCounter, LeanHistogram } from './lean-metrics.js';
@@ -31,6 +34,7 @@ export class PromClientMonitor implements ConnectionMonitor {
   private readonly operations: LeanHistogram<'mcp_method_name' | 'gen_ai_tool_name' | 'error_type' | 'mcp_protocol_version'>;
   private readonly clientRequests: LeanCounter<'client_name' | 'mcp_protocol_version'>;
   private readonly labels: LabelPolicy;
+  private upstreamFamilies: { up: Gauge; failures: Counter<'reason'> } | undefined;
 
   /** `options.clientNames`: the clients that get a client_name of their own (see LabelPolicyOptions). */
   constructor(
@@ -109,6 +113,25 @@ export class PromClientMonitor implements ConnectionMonitor {
   onRequestRejected = (reason: RejectReason): void => {
     this.rejected.inc({ reason });
   };
+
+  onUpstreamChange = (state: UpstreamState): void => {
+    this.upstream().up.set(state.up ? 1 : 0);
+  };
+
+  onUpstreamFailure = (reason: UpstreamFailure): void => {
+    this.upstream().failures.inc({ reason });
+  };
+
+  /** The proxy's families, made when the first upstream fact comes: a server with no upstream has none. */
+  private upstream(): { up: Gauge; failures: Counter<'reason'> } {
+    if (this.upstreamFamilies) return this.upstreamFamilies;
+    const registers = [this.registry];
+    const up = new Gauge({ name: METRIC.upstreamUp, help: HELP.upstreamUp, registers });
+    const failures = new Counter({ name: METRIC.upstreamFailuresTotal, help: HELP.upstreamFailuresTotal, labelNames: ['reason'], registers });
+    for (const reason of UPSTREAM_FAILURES) failures.inc({ reason }, 0);
+    this.upstreamFamilies = { up, failures };
+    return this.upstreamFamilies;
+  }
 
   onOperation = (operation: OperationInfo): void => {
     const version = this.labels.protocolVersion(operation.protocolVersion);

@@ -1,8 +1,17 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
+import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
+import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
+import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
+
+/** How long a connection to the upstream may take to open. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a check waits for the upstream's answer. */
+const CHECK_TIMEOUT_MS = 5000;
+const CHECK_CLIENT = { name: 'mcp-exporter-check', version: '1' };
 
 /** Request headers that belong to one hop, or that the proxy answers for itself (it checked Origin). */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
@@ -34,6 +43,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   /** Connections to the upstream, kept open between requests. */
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
+  /** Told what each relayed request found of the upstream: set once the monitor is there. */
+  watch: UpstreamWatch | undefined;
   /** The exchanges being relayed now, each by the way to end it with an answer at shutdown. */
   private readonly relaying = new Set<() => void>();
 
@@ -120,17 +131,26 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
         } else watch?.cancel?.();
         finish();
       });
+      // A connection that takes this long to open is a timeout, not a request still being answered.
+      upstream.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        socket.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+        socket.once('connect', () => socket.setTimeout(0));
+      });
       upstream.on('error', (error) => {
         if (over) return;
         if (heard) {
           // Failed mid-answer: the client sees the connection end as the upstream's did.
+          this.watch?.failed('connection_reset', false);
           res.destroy();
           finish();
           return;
         }
         heard = true;
+        this.watch?.failed(failureOf(error), true);
         const failed = unreachable(url, error);
         watch = answered(jsonHead(502));
+        watch?.whole?.(failed);
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(failed);
         finish();
@@ -141,6 +161,9 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
           return;
         }
         heard = true;
+        const status = answer.statusCode ?? 502;
+        if (status >= 500) this.watch?.failed('server_error', meansDown(status));
+        else this.watch?.answered();
         watch = answered({ status: answer.statusCode ?? 502, header: (name) => first(answer.headers[name]) });
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.rawHeaders));
         streaming = first(answer.headers['content-type'])?.startsWith('text/event-stream') === true;
@@ -200,8 +223,38 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
 
   /** Answers what is still being relayed (see relay) and lets go of the connections kept open to the upstream. */
   async close(): Promise<void> {
+    this.watch?.stop();
     for (const shutDown of [...this.relaying]) shutDown();
     this.agent.destroy();
+  }
+
+  /**
+   * Asks the upstream once whether it answers, leaving nothing open on it: a `server/discover`
+   * (the 2026-07-28 revision's request for exactly this; a 2025-only server refuses it, and
+   * that answer is an answer). Any answer but a 5xx is up.
+   */
+  async check(timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
+    const body = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'server/discover',
+      params: { _meta: { [META_PROTOCOL_VERSION]: MODERN_PROTOCOL_VERSION, [META_CLIENT_INFO]: CHECK_CLIENT, 'io.modelcontextprotocol/clientCapabilities': {} } },
+    };
+    try {
+      const answer = await this.forward(
+        new Request(this.options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN_PROTOCOL_VERSION, 'mcp-method': 'server/discover' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        }),
+        body,
+      );
+      await answer.body?.cancel().catch(() => {});
+      return answer.status >= 500 ? { reason: 'server_error', down: meansDown(answer.status) } : undefined;
+    } catch (error) {
+      return { reason: failureOf(error), down: true };
+    }
   }
 
   /** Ends a 2025 session upstream (DELETE), as a client would; failures are ignored: the proxy is letting go of it. */

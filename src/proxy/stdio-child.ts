@@ -18,8 +18,8 @@ const EXIT_GRACE_MS = 2000;
 export class StdioChild {
   /** Each line the child writes to stdout. */
   onLine: (line: string) => void = () => {};
-  /** The child is gone on its own (exited, killed, or never started). */
-  onGone: () => void = () => {};
+  /** The child is gone on its own (exited, killed, or never started): `why` is "exited with code 3" or "exited with SIGKILL". */
+  onGone: (why: string) => void = () => {};
   private process: ChildProcessWithoutNullStreams | undefined;
   private partial = '';
   private readonly tail: string[] = [];
@@ -109,13 +109,10 @@ export class StdioChild {
     if (this.closing) return;
     this.gone = true;
     // stderr may still hold its last lines: let them arrive first.
+    const why = `exited with ${signal ?? `code ${String(code)}`}`;
     setImmediate(() => {
-      this.log(
-        { event: 'upstream_exit', command: this.spec.command, code, signal, stderr: [...this.tail] },
-        `the stdio server (${this.spec.command}) exited with ${signal ?? `code ${String(code)}`}`,
-        'warn',
-      );
-      this.onGone();
+      this.log({ event: 'upstream_exit', command: this.spec.command, code, signal, stderr: [...this.tail] }, `the stdio server (${this.spec.command}) ${why}`, 'warn');
+      this.onGone(why);
     });
   }
 }

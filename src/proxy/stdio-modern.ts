@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { JSONRPC, jsonRpcError, jsonRpcErrorResponse } from '../transport/http-answers.js';
 import type { FetchHandler, FetchOptions } from '../wire/exchange.js';
 import type { JsonRpcLike } from '../transport/jsonrpc-outcome.js';
+import type { UpstreamWatch } from './upstream-watch.js';
 
 const SUBSCRIPTION_META = 'io.modelcontextprotocol/subscriptionId';
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform' };
@@ -34,6 +35,9 @@ export class StdioModernRelay implements FetchHandler {
   private starting: Promise<Transport> | undefined;
   private readonly outstanding = new Map<string, Outstanding>();
   private next = 0;
+  private closing = false;
+  /** Told whether the command starts and answers: set once the monitor is there. */
+  watch: UpstreamWatch | undefined;
 
   constructor(
     private readonly start: () => Transport,
@@ -51,7 +55,10 @@ export class StdioModernRelay implements FetchHandler {
     try {
       child = await this.ensureChild();
     } catch (error) {
-      return errorResponse(502, message.id ?? null, `Bad Gateway: the stdio MCP server (${this.command}) could not start: ${error instanceof Error ? error.message : String(error)}`);
+      this.watch?.failed('start_failed', true);
+      // The reason as the 2025 side says it: the error's code (ENOENT, EACCES) when it has one.
+      const reason = (error as { code?: unknown }).code ?? (error instanceof Error ? error.message : String(error));
+      return errorResponse(502, message.id ?? null, `Bad Gateway: the stdio MCP server (${this.command}) could not start: ${String(reason)}`);
     }
     if (message.id === undefined || message.id === null) {
       await child.send(message as JSONRPCMessage).catch(() => {});
@@ -127,6 +134,7 @@ export class StdioModernRelay implements FetchHandler {
   async close(): Promise<void> {
     const child = this.child;
     this.child = undefined;
+    this.closing = true;
     this.failAll(`the stdio MCP server (${this.command}) is shutting down`);
     await child?.close().catch(() => {});
   }
@@ -137,7 +145,11 @@ export class StdioModernRelay implements FetchHandler {
       const child = this.start();
       child.onmessage = (message) => this.fromChild(message as Message);
       child.onclose = () => {
-        if (this.child === child) this.child = undefined;
+        // A child that never started was counted as start_failed; one that ran has exited.
+        if (this.child === child) {
+          this.child = undefined;
+          if (!this.closing) this.watch?.failed('child_exited', false);
+        }
         this.failAll(`Bad Gateway: the stdio MCP server (${this.command}) exited`);
       };
       child.onerror = (error) => this.logger.debug({ err: error.message }, 'stdio transport reported an error');
@@ -154,6 +166,7 @@ export class StdioModernRelay implements FetchHandler {
 
   /** Routes a message of the child: an answer by its id, a notification by its subscription or progress token. */
   private fromChild(message: Message): void {
+    this.watch?.answered();
     if (message.method === undefined && message.id !== undefined && message.id !== null) {
       const pending = this.outstanding.get(String(message.id));
       if (pending) pending.deliver({ ...message, id: pending.clientId, result: withSubscriptionId(message.result, pending.clientId) as Message['result'] });

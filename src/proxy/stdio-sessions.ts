@@ -8,6 +8,7 @@ import { CLIENT_GONE, type AnswerHead, type BodyWatch, type NodeRelay } from '..
 import { outcomeOf } from '../wire/outcome.js';
 import type { StdioCommand, UpstreamLog } from './relay-bridge.js';
 import { StdioChild } from './stdio-child.js';
+import type { CheckResult, UpstreamWatch } from './upstream-watch.js';
 
 export interface StdioSessionsOptions {
   /** The stdio MCP server each session runs as a child. */
@@ -65,6 +66,9 @@ interface Session {
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' } as const;
 const HEARTBEAT = ': keepalive\n\n';
+/** How long a check waits for a child's answer to its initialize. */
+const CHECK_TIMEOUT_MS = 10_000;
+const CHECK_ID = 'mcp-exporter-check';
 /** The first revision whose clients take a priming event (an id with empty data) at a stream's start. */
 const PRIMING_SINCE = '2025-11-25';
 
@@ -123,6 +127,8 @@ class EventLog {
 export class StdioSessions implements NodeRelay {
   /** Told when a session ends on its own (its child exited): the monitor closes it as transport_error. */
   onSessionGone: (sessionId: string) => void = () => {};
+  /** Told whether the command starts and answers: set once the monitor is there. */
+  watch: UpstreamWatch | undefined;
   private readonly sessions = new Map<string, Session>();
   /** Sessions whose child is starting: they hold a --max-sessions slot. */
   private starting = 0;
@@ -170,8 +176,39 @@ export class StdioSessions implements NodeRelay {
     return session ? this.end(session, false) : Promise.resolve();
   }
 
+  /**
+   * Starts the command once and asks it to initialize, then ends it: whether a session could
+   * start now. Nothing is left running.
+   */
+  async check(timeoutMs = CHECK_TIMEOUT_MS): Promise<CheckResult> {
+    const { logger, spec } = this.options;
+    // What a check finds is logged once, when the state changes (upstream_up, upstream_down): its child's own lines are debug.
+    const child = new StdioChild(spec, (fields, message) => logger.debug({ ...fields, session: 'check' }, message));
+    try {
+      await child.start();
+    } catch {
+      return { reason: 'start_failed', down: true };
+    }
+    const result = await new Promise<CheckResult>((resolve) => {
+      const timer = setTimeout(() => resolve({ reason: 'timeout', down: true }), timeoutMs);
+      child.onLine = (line) => {
+        if (outcomeOf(line)?.id !== CHECK_ID) return;
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+      child.onGone = () => {
+        clearTimeout(timer);
+        resolve({ reason: 'child_exited', down: true });
+      };
+      child.send(JSON.stringify({ jsonrpc: '2.0', id: CHECK_ID, method: 'initialize', params: { protocolVersion: PRIMING_SINCE, capabilities: {}, clientInfo: { name: 'mcp-exporter-check', version: '1' } } }));
+    });
+    await child.close();
+    return result;
+  }
+
   /** Shutdown: what waits for an answer gets a JSON-RPC error, streams end, children end. */
   async close(): Promise<void> {
+    this.watch?.stop();
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     await Promise.all([...this.sessions.values()].map((session) => this.end(session, false, SHUTTING_DOWN.message)));
@@ -256,6 +293,7 @@ export class StdioSessions implements NodeRelay {
     try {
       await child.start();
     } catch (error) {
+      this.watch?.failed('start_failed', true);
       const reason = error instanceof Error ? error.message : String(error);
       await this.error(res, answered, 502, JSONRPC.serverError, `Bad Gateway: the stdio MCP server (${spec.command}) could not start: ${reason}`);
       return undefined;
@@ -274,9 +312,10 @@ export class StdioSessions implements NodeRelay {
       ended: false,
     };
     child.onLine = (line) => this.fromChild(session, line);
-    child.onGone = () => {
+    child.onGone = (why) => {
       if (session.ended) return;
-      void this.end(session, true, 'The MCP server behind the proxy exited');
+      this.watch?.failed('child_exited', false);
+      void this.end(session, true, `Bad Gateway: the stdio MCP server (${spec.command}) ${why}`);
       this.onSessionGone(session.id);
     };
     this.sessions.set(id, session);
@@ -285,6 +324,7 @@ export class StdioSessions implements NodeRelay {
 
   /** A line of the child: a response to its request's exchange; anything else to the stream it belongs on. */
   private fromChild(session: Session, line: string): void {
+    this.watch?.answered();
     const outcome = outcomeOf(line);
     if (outcome !== undefined) {
       const exchange = session.waiting.get(outcome.id);

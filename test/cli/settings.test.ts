@@ -39,6 +39,8 @@ const EXPECTED_DEFAULTS: Settings = {
   maxSessions: 0,
   maxBodyBytes: 4194304,
   eventStoreSize: 1000,
+  upstreamCheckIntervalSeconds: 10,
+  readyWhenUpstreamDown: false,
 };
 
 describe('resolveSettings defaults', () => {
@@ -98,6 +100,8 @@ describe('resolveSettings precedence', () => {
           MCP_MAX_SESSIONS: '500',
           MCP_MAX_BODY_BYTES: '65536',
           MCP_EVENT_STORE_SIZE: '50',
+          MCP_UPSTREAM_CHECK_INTERVAL: '1m',
+          MCP_READY_WHEN_UPSTREAM_DOWN: 'true',
         },
       ),
     ).toEqual({
@@ -121,6 +125,8 @@ describe('resolveSettings precedence', () => {
       maxSessions: 500,
       maxBodyBytes: 65536,
       eventStoreSize: 50,
+      upstreamCheckIntervalSeconds: 60,
+      readyWhenUpstreamDown: true,
     });
   });
 
@@ -148,6 +154,8 @@ describe('resolveSettings precedence', () => {
           'max-sessions': '1',
           'max-body-bytes': '1024',
           'event-store-size': '0',
+          'upstream-check-interval': '0',
+          'ready-when-upstream-down': 'false',
         },
         {},
       ),
@@ -172,6 +180,8 @@ describe('resolveSettings precedence', () => {
       maxSessions: 1,
       maxBodyBytes: 1024,
       eventStoreSize: 0,
+      upstreamCheckIntervalSeconds: 0,
+      readyWhenUpstreamDown: false,
     });
   });
 
@@ -255,6 +265,9 @@ describe('resolveSettings bad values', () => {
       { MCP_CONNECTION_MONITORING_ENABLED: 'no' },
       'MCP_CONNECTION_MONITORING_ENABLED: "no" is not one of true, false',
     ],
+    ['--upstream-check-interval', { 'upstream-check-interval': '2d' }, {}, '--upstream-check-interval: "2d" is not a duration; use e.g. 30s, 5m, 1h, or a number of seconds'],
+    ['MCP_UPSTREAM_CHECK_INTERVAL', {}, { MCP_UPSTREAM_CHECK_INTERVAL: '100000' }, 'MCP_UPSTREAM_CHECK_INTERVAL: "100000" is out of range; use 0s to 86400s (e.g. 30s, 5m, 1h)'],
+    ['--ready-when-upstream-down', { 'ready-when-upstream-down': 'yes' }, {}, '--ready-when-upstream-down: "yes" is not one of true, false'],
     ['--admin-port equal to --port', { port: '4000', 'admin-port': '4000' }, {}, '--admin-port: 4000 is the MCP port too; pick another port or leave it unset'],
     ['--admin-port equal to the default port', { 'admin-port': '3000' }, {}, '--admin-port: 3000 is the MCP port too; pick another port or leave it unset'],
   ])('%s', (_name, flags, env, message) => {

@@ -8,25 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { LoadSummary } from '../../src/loadgen/load-generator.js';
 import { CLI, cleanEnv, useCliProcesses } from '../cli-process.js';
-import { eventually, requireAlertmanager, useMonitoringProcesses, type AlertmanagerHandle, type PrometheusHandle } from '../prometheus-process.js';
+import { eventually, requireAlertmanager, shippedRules, useMonitoringProcesses, type AlertmanagerHandle, type PrometheusHandle, type Rule } from '../prometheus-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNBOOKS = 'https://github.com/mcp-exporter/mcp-exporter/blob/main/docs/runbooks.md';
 const { start } = useCliProcesses('file');
 const monitoring = useMonitoringProcesses();
 
-interface Rule {
-  alert?: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-function shippedRules(): Rule[] {
-  const doc = parseYaml(readFileSync(join(ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] };
-  return doc.groups.flatMap((g) => g.rules).filter((r) => r.alert);
-}
 
 /** Replaces `from` by `to` in `text`, failing if `from` is not there: a changed shipped rule must show here. */
 function rewrite(text: string, from: string, to: string): string {
@@ -192,6 +180,7 @@ describe('alerts end to end: Prometheus, Alertmanager and a webhook beside two m
       McpRejectedRequestsSurging: 0,
       McpUnsupportedProtocolVersion: 0,
       McpExporterDown: 0,
+      McpUpstreamDown: 0,
     });
     // The error ratio stays under 5% with traffic above the rule's 0.1 operations/s floor, so the check above means something.
     const ops = `sum(rate(mcp_server_operation_duration_seconds_count{job="mcp-exporter"}${window}))`;

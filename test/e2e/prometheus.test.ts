@@ -114,7 +114,10 @@ describe('end to end with a real Prometheus', () => {
 
   beforeAll(async () => {
     const urls = await Promise.all([startExporter(['--session-idle-timeout', '2']), startExporter(['--session-idle-timeout', '2'])]);
-    const targets = urls.map((url) => new URL(url).host);
+    // A proxy in front of a third server (not scraped, no traffic): the panels of the server behind a proxy have their data.
+    const behind = await startExporter([]);
+    const proxy = await start(['proxy', '--upstream', behind]);
+    const targets = [...urls.map((url) => new URL(url).host), new URL(proxy.adminUrl).host];
     prom = await monitoring.prometheus(
       [
         'global:',
@@ -131,7 +134,7 @@ describe('end to end with a real Prometheus', () => {
     );
 
     // Prometheus scrapes its first round a few seconds after it is ready: start the traffic once both targets are up.
-    await eventually('both exporters scraped', async () => ((await scalar('count(up{job="mcp-exporter"} == 1)')) === 2 ? true : undefined));
+    await eventually('both exporters and the proxy scraped', async () => ((await scalar('count(up{job="mcp-exporter"} == 1)')) === 3 ? true : undefined));
     const generator = new LoadGenerator({
       urls,
       rate: 20,

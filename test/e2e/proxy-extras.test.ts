@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, useCliProcesses } from '../cli-process.js';
+import { samples } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { start } = useCliProcesses();
@@ -54,9 +55,13 @@ describe('a stdio child that exits or cannot start', () => {
       ['about to fail', 'reason: database unreachable'],
       `the stdio server (${process.execPath}) exited with code 3`,
     ]);
-    expect(await call).toEqual([-32000, 'MCP error -32000: The MCP server behind the proxy exited']);
+    expect(await call).toEqual([-32000, `MCP error -32000: Bad Gateway: the stdio MCP server (${process.execPath}) exited with code 3`]);
     const closed = await proxy.line((line) => line.event === 'mcp_connection_closed' && line.clientName === 'crash-client');
     expect(closed.reason).toBe('transport_error');
+    // Counted; not down: the next session starts a child of its own (a check finds out whether it answers).
+    const text = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(samples(text, 'mcp_exporter_upstream_up')).toEqual(['mcp_exporter_upstream_up 1']);
+    expect(samples(text, 'mcp_exporter_upstream_failures_total').filter((line) => !line.endsWith(' 0'))).toEqual(['mcp_exporter_upstream_failures_total{reason="child_exited"} 1']);
   });
 
   it('that cannot start says why in one line, and the client gets an error', async () => {
