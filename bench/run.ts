@@ -26,10 +26,10 @@ ${USAGE}
 
   --smoke            a small run that checks the benchmark works (seconds)
   --out FILE         where the table goes as JSON (default bench-results.json)
-  --starts N         alternated starts of every server in a comparison (default 10)
-  --warm-ms MS       least load before each measurement, after each start (default 4000);
-                     the warm-up goes on in 1 s slices until the rate stops rising (the
-                     last 3 slices within 4% of each other), 15 s at most
+  --starts N         alternated starts of every server in a comparison (default 8)
+  --warm-ms MS       least load before each measurement, after each start (default 5000);
+                     the warm-up goes on in 1 s slices while the rate still rises (a slice
+                     more than 5% faster than both before it), 12 s at most
   --measure-ms MS    the measured load of each start (default 4000)
   --only NAMES       comparisons to run, comma-separated: ${'v1-http, v1-express, v1-sessions, v2-2025, v2-2026, proxy-upstream, proxy-stdio'}
   --help             this text
@@ -60,10 +60,10 @@ const positive = (name: string, text: string | undefined, fallback: number): num
 };
 const smoke = values.smoke === true;
 const SIZES = {
-  starts: positive('starts', values.starts, smoke ? 2 : 10),
-  warmMs: positive('warm-ms', values['warm-ms'], smoke ? 300 : 4000),
+  starts: positive('starts', values.starts, smoke ? 2 : 8),
+  warmMs: positive('warm-ms', values['warm-ms'], smoke ? 300 : 5000),
   /** Longest warm-up: a server still speeding up by then is measured as it is, and the row says so. */
-  maxWarmMs: smoke ? 300 : 15_000,
+  maxWarmMs: smoke ? 300 : 12_000,
   measureMs: positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000),
   connections: smoke ? 4 : 16,
 };
@@ -245,14 +245,15 @@ async function startLoad(): Promise<Load> {
 }
 
 /**
- * Whether a server is warm: the rates of the last three 1 s slices of load agree within 4%.
- * The first seconds of a Node server under load run at about half its later speed (the JIT
- * at work), so a fixed warm-up either wastes time or measures some servers cold.
+ * Whether a server is warm: its last 1 s slice of load ran no faster than the two before it
+ * (within the machine's noise, 5%). The first seconds of a Node server under load run at about
+ * half its later speed (the JIT at work), so a fixed warm-up either wastes time or measures
+ * some servers cold; a server still speeding up is given more, up to the limit.
  */
 function steady(rates: readonly number[]): boolean {
   if (rates.length < 3) return false;
-  const last = rates.slice(-3);
-  return Math.max(...last) <= Math.min(...last) * 1.04;
+  const [a, b, last] = rates.slice(-3) as [number, number, number];
+  return last <= Math.max(a, b) * 1.05;
 }
 
 /** Starts the contender, warms it up until its rate is steady, measures it, ends it. */
