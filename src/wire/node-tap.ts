@@ -39,7 +39,7 @@ class Tap {
   decoder: StringDecoder | undefined;
   whole: string[] | undefined;
   constructor(
-    readonly answered: (head: AnswerHead) => BodyWatch | undefined,
+    public answered: (head: AnswerHead) => BodyWatch | undefined,
     readonly writeHead: WriteHead,
     readonly write: Write,
     readonly end: End,
@@ -84,12 +84,20 @@ class Tap {
       // The client went away before any answer: a request it left pending.
       this.headed = true;
       this.answered(CLIENT_GONE);
-      return;
+    } else {
+      if (cancelled) this.watch?.cancel?.();
+      this.watch?.end?.();
     }
-    if (cancelled) this.watch?.cancel?.();
-    this.watch?.end?.();
+    // Let go of the exchange (the request, its body, the watch) now, not when the response is
+    // collected: the tap stays (the response's methods pass through it), and a tap that held
+    // the exchange would carry the whole request through young-generation collections.
+    this.answered = FORGOTTEN;
+    this.watch = undefined;
+    this.whole = undefined;
   }
 }
+
+const FORGOTTEN = (): undefined => undefined;
 
 /** UTF-8 bytes as a string, without copying them into a Buffer first. */
 const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;

@@ -1,0 +1,80 @@
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AnswerHead, BodyWatch } from '../../src/wire/exchange.js';
+import { tapResponse } from '../../src/wire/node-tap.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const servers: ReturnType<typeof createServer>[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+});
+
+/** A server whose handler `answer` writes each response, tapped with `watch`; resolves with its URL. */
+async function tapped(answer: (res: ServerResponse) => void, watch: (res: ServerResponse) => (head: AnswerHead) => BodyWatch | undefined): Promise<string> {
+  const server = createServer((_req, res) => {
+    tapResponse(res, watch(res));
+    answer(res);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
+const get = (url: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+    })
+      .on('error', reject)
+      .end();
+  });
+
+describe('tapResponse', () => {
+  it('gives the head, every chunk as text, and the end; the handler writes unchanged', async () => {
+    const seen: string[] = [];
+    const url = await tapped(
+      (res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('event: message\ndata: {"a":1}\n\n');
+        res.write(Buffer.from('data: é\n\n'));
+        res.end();
+      },
+      () => (head) => {
+        seen.push(`head ${head.status} ${head.header('content-type') ?? ''}`);
+        return { chunk: (text) => void seen.push(`chunk ${JSON.stringify(text)}`), end: () => void seen.push('end') };
+      },
+    );
+    expect(await get(url)).toBe('event: message\ndata: {"a":1}\n\ndata: é\n\n');
+    expect(seen).toEqual(['head 200 text/event-stream', 'chunk "event: message\\ndata: {\\"a\\":1}\\n\\n"', 'chunk "data: é\\n\\n"', 'end']);
+  });
+
+  it('lets go of the exchange once the answer is over, while the response itself is still held', async () => {
+    // What the watch holds for one exchange (in the monitor: the request, its body, the pending operations).
+    let exchange: WeakRef<object> | undefined;
+    let kept: ServerResponse | undefined;
+    const ended = new Promise<void>((resolve) => {
+      void tapped(
+        (res) => res.end('{}'),
+        (res) => {
+          kept = res;
+          const held = { body: 'x'.repeat(1000) };
+          exchange = new WeakRef(held);
+          return () => ({ whole: () => void held.body.length, end: resolve });
+        },
+      ).then(get);
+    });
+    await ended;
+    // Let the response's own bookkeeping finish, then collect: the response stays reachable (kept).
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(kept).toBeDefined();
+    expect(exchange?.deref()).toBeUndefined();
+  });
+});
