@@ -21,7 +21,8 @@ COPY prometheus ./prometheus
 COPY scripts ./scripts
 # The image installs the package as users do, from its tarball, with the peers the CLI
 # needs (prom-client, the OpenTelemetry SDK) at the versions the lockfile pins.
-RUN MCP_EXPORTER_REVISION=${REVISION} npm run build && npm pack --pack-destination /tmp && mv /tmp/mcp-exporter-*.tgz /tmp/mcp-exporter.tgz \
+# npm pack builds first (prepack), with the revision in build_info.
+RUN MCP_EXPORTER_REVISION=${REVISION} npm pack --pack-destination /tmp && mv /tmp/mcp-exporter-*.tgz /tmp/mcp-exporter.tgz \
  && node scripts/cli-peers.mjs > /tmp/peers.txt
 
 FROM ${NODE_IMAGE}

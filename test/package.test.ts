@@ -37,6 +37,9 @@ const typeCheck = (): string[] =>
     .stdout.split('\n')
     .filter((line) => line !== '');
 
+/** Where the snippets come from: the README, then every document of docs/ by name. */
+const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+
 let tarball = '';
 let packed: string[] = [];
 
@@ -55,9 +58,10 @@ beforeAll(() => {
   );
   for (const file of ['express-sessions.ts', 'express-stateless.ts', 'express-auth.ts', 'stdio-server.ts']) copyFileSync(join(ROOT, 'examples', file), join(dir, file));
   for (const file of ['check-express.ts', 'listen-any.mjs']) copyFileSync(join(ROOT, 'test/fixtures/consumer', file), join(dir, file));
-  // Every TypeScript snippet of the README, as a file of its own.
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].forEach((block, i) => writeFileSync(join(dir, `readme-${i + 1}.ts`), block[1] ?? ''));
+  // Every TypeScript snippet of the README and of docs/, as a file of its own, in the order of DOCS.
+  DOCS.flatMap((file) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]).forEach((block, i) =>
+    writeFileSync(join(dir, `readme-${i + 1}.ts`), block[1] ?? ''),
+  );
   npm(['install', tarball, '@modelcontextprotocol/sdk@latest', '@modelcontextprotocol/server@latest', 'zod@^4', 'express@^5', '@types/express@^5', '@types/node@^20', 'typescript@~5.9', 'prom-client@^15', `@opentelemetry/sdk-metrics@${NEWEST_OTEL_SDK}`]);
 }, 240_000);
 
@@ -92,8 +96,8 @@ describe('the packed package in a fresh project', () => {
     expect([...imported].filter((name) => !typed(name))).toEqual([]);
   });
 
-  it('type-checks the examples and every README snippet under strict TypeScript with skipLibCheck off, and npm ls is clean', () => {
-    expect(readdirSync(dir).filter((f) => f.startsWith('readme-')).length).toBe(6);
+  it('type-checks the examples and every snippet of the README and docs/ under strict TypeScript with skipLibCheck off, and npm ls is clean', () => {
+    expect(readdirSync(dir).filter((f) => f.startsWith('readme-')).length).toBe(7);
     expect(typeCheck()).toEqual(SDK_OWN_ERRORS);
     const ls = spawnSync('npm', ['ls', '--all'], { cwd: dir, encoding: 'utf8' });
     expect(ls.status, ls.stdout + ls.stderr).toBe(0);
@@ -134,7 +138,7 @@ describe('the packed package in a fresh project', () => {
     expect(required.stdout + required.stderr).toBe('function mcp-exporter\n');
   });
 
-  it('runs every README snippet: servers answer a real SDK client and show it in their metrics', async () => {
+  it('runs every snippet of the README and docs/: servers answer a real SDK client and show it in their metrics', async () => {
     /** Runs the compiled snippet until it has opened `listens` listeners (each on a free port), or until it exits. */
     const start = async (n: number, listens: number): Promise<{ ports: number[]; code: number | null; stop: () => Promise<void> }> => {
       const child = spawn(process.execPath, ['--import', './listen-any.mjs', join(dir, `out/readme-${n}.js`)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -163,14 +167,19 @@ describe('the packed package in a fresh project', () => {
     const { Client } = await import(join(dir, 'node_modules/@modelcontextprotocol/sdk/dist/esm/client/index.js')) as typeof import('@modelcontextprotocol/sdk/client/index.js');
     const { StreamableHTTPClientTransport } = await import(join(dir, 'node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js')) as typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
 
-    // 1: the hosted server on the user's own MeterProvider (no prom-client registry).
-    const otel = await start(1, 1);
-    await ping(otel.ports[0] ?? 0);
-    await otel.stop();
-    // 2: the middleware in an express app: its admin routes answer beside it.
-    const middleware = await start(2, 1);
-    expect(await metrics(middleware.ports[0] ?? 0)).toContain('mcp_server_requests_rejected_total{reason="parse_error"} 0');
-    await middleware.stop();
+    const SESSIONS = 'mcp_server_sessions_total{transport="streamable_http",client_name="readme-client"} 1';
+    // 1 (README): the SDK README's stateless express server with the middleware and the admin routes.
+    const stateless = await start(1, 1);
+    await ping(stateless.ports[0] ?? 0);
+    expect(await metrics(stateless.ports[0] ?? 0)).toContain(PING);
+    await stateless.stop();
+    // 2 (docs/library.md): the SDK README's express server with sessions in its own map.
+    const sessions = await start(2, 1);
+    await ping(sessions.ports[0] ?? 0);
+    const sessionMetrics = await metrics(sessions.ports[0] ?? 0);
+    expect(sessionMetrics).toContain(PING);
+    expect(sessionMetrics).toContain(SESSIONS);
+    await sessions.stop();
     // 3 and 4 run to their end: the hosted server closes itself; the shared validator only builds a factory.
     for (const n of [3, 4]) expect((await start(n, 0)).code, `readme-${n}`).toBe(0);
     // 5: an SDK v2 createMcpHandler behind monitor.nodeHandler.
@@ -183,6 +192,10 @@ describe('the packed package in a fresh project', () => {
     await ping(admin.ports[0] ?? 0);
     expect(await metrics(admin.ports[1] ?? 0, '/admin/metrics')).toContain(PING);
     await admin.stop();
+    // 7 (docs/opentelemetry.md): the hosted server on the user's own MeterProvider (no prom-client registry).
+    const otel = await start(7, 1);
+    await ping(otel.ports[0] ?? 0);
+    await otel.stop();
   });
 
   it('works the same with prom-client 14: types and exposition', () => {

@@ -70,7 +70,7 @@ function processMetricsOnly(processRegistry: Registry): BackendSetup {
  * ask for OTLP are ignored, with a warning).
  * otel: session metrics through sdk-metrics, as the OTEL_* environment says (see
  * readOtelEnvironment): a MeterProvider whose Prometheus reader our /metrics route serves
- * (beside prom-client's process metrics) with the CONTRACT's names and labels, and a second
+ * (beside prom-client's process metrics) with the names and labels of docs/reference.md, and a second
  * one that pushes OTLP with the semantic-convention names and attributes.
  */
 export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, version: string, logger: Logger, labels: LabelPolicyOptions = {}): Promise<BackendSetup> {

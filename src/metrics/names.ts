@@ -34,7 +34,7 @@ export const HELP = {
 } as const;
 
 /** Seconds. */
-/** The labels of one series of the operation histogram, in the CONTRACT's order (both backends write them so). */
+/** The labels of one series of the operation histogram, in the order docs/reference.md lists them (both backends write them so). */
 export function operationLabels(method: string, tool: string, error: string, version: string) {
   return { mcp_method_name: method, gen_ai_tool_name: tool, error_type: error, mcp_protocol_version: version };
 }

@@ -54,7 +54,7 @@ export interface OtelMonitorOptions extends LabelPolicyOptions {
  * explicitly, Counters, and an UpDownCounter for open sessions. Attributes are the
  * semantic conventions' (mcp.method.name, gen_ai.tool.name, error.type, network.transport,
  * ...; see ATTRIBUTE), left out where the conventions leave them out, so OTLP carries what an
- * OpenTelemetry backend expects; `prometheusViews()` turn them into the CONTRACT's labels.
+ * OpenTelemetry backend expects; `prometheusViews()` turn them into the labels of docs/reference.md.
  */
 export class OtelMonitor implements ConnectionMonitor {
   private readonly active: UpDownCounter;

@@ -28,7 +28,7 @@ const CARDINALITY_LIMIT = 20_000;
 const text = (value: AttributeValue | undefined): string => (typeof value === 'string' ? value : '');
 
 /**
- * One label per CONTRACT label name, in prom-client's order, each from an attribute key (''
+ * One label per label name of docs/reference.md, in prom-client's order, each from an attribute key (''
  * when the attribute is absent: the conventions leave out what Prometheus shows empty).
  * Attributes not named (network.*, gen_ai.operation.name, the session's protocol version)
  * are dropped, and their series merge: each is fixed by the labels kept or is not a label.
@@ -60,7 +60,7 @@ const closeLabels = labels({ transport: ATTRIBUTE.transport, reason: ATTRIBUTE.c
 
 /**
  * Views for a MeterProvider whose metrics Prometheus scrapes, so one set of dashboards and
- * alert rules serves both backends: the CONTRACT's label names and values from the
+ * alert rules serves both backends: the label names and values of docs/reference.md from the
  * semantic-convention attributes, and the histograms' `_seconds` names (the JS Prometheus
  * exporter adds no unit suffix; counters get `_total` from it). Leave them off a provider
  * that exports OTLP, which should carry the semantic-convention names and attributes.

@@ -10,7 +10,7 @@ import type { MonitoredServer } from '../../src/server.js';
 import { useCliProcesses } from '../cli-process.js';
 import { connectClient, postRaw, seriesOf, startDemo, type ConnectedClient } from '../helpers.js';
 
-const CONTRACT_FAMILIES = [
+const REFERENCE_FAMILIES = [
   'mcp_server_sessions_active',
   'mcp_server_sessions_total',
   'mcp_server_sessions_closed_total',
@@ -32,9 +32,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** Every sample of the CONTRACT families as `name{sorted labels}` -> value, otel_scope_* labels left out. */
+/** Every sample of the families docs/reference.md lists as `name{sorted labels}` -> value, otel_scope_* labels left out. */
 function series(exposition: string): Map<string, string> {
-  return seriesOf(exposition, (name) => CONTRACT_FAMILIES.some((family) => name.startsWith(family)));
+  return seriesOf(exposition, (name) => REFERENCE_FAMILIES.some((family) => name.startsWith(family)));
 }
 
 async function scriptedTraffic(server: MonitoredServer): Promise<void> {
@@ -111,7 +111,7 @@ describe('OpenTelemetry backend', () => {
 const serve = async (args: string[], env: Record<string, string>): Promise<string> => (await start(['serve', ...args], env)).url;
 
 describe('mcp-exporter serve --metrics-backend otel', () => {
-  it('serves the CONTRACT names on /metrics, with process metrics, accepted by promtool', async () => {
+  it('serves the names of docs/reference.md on /metrics, with process metrics, accepted by promtool', async () => {
     const url = await serve(['--metrics-backend', 'otel'], {});
     const c = await connectClient(url, 'otel-cli');
     clients.push(c);

@@ -44,8 +44,8 @@ const operation = (over: Partial<OperationInfo>): OperationInfo => ({
   ...over,
 });
 
-describe('OtelMonitor attributes: the semantic conventions on OTLP, the CONTRACT labels through prometheusViews()', () => {
-  it('records an operation outcome as the conventions do, and error_type as the CONTRACT does', async () => {
+describe('OtelMonitor attributes: the semantic conventions on OTLP, the labels of docs/reference.md through prometheusViews()', () => {
+  it('records an operation outcome as the conventions do, and error_type as docs/reference.md does', async () => {
     const { each, otlp, prometheus } = monitors();
     each((m) => {
       m.onOperation(operation({ errorType: '-32603' }));
