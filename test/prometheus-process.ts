@@ -105,7 +105,7 @@ async function ready(url: string, child: ChildProcess, name: string, output: () 
 export function useMonitoringProcesses(): {
   /** The file's temporary directory (created in beforeAll). */
   dir: () => string;
-  /** Writes `config` as prometheus.yml and starts Prometheus on it. */
+  /** Writes `config` as prometheus.yml (`__PROMETHEUS__` is its own address) and starts Prometheus on it. */
   prometheus: (config: string, extraArgs?: string[]) => Promise<PrometheusHandle>;
   /** Writes `config` as alertmanager.yml and starts Alertmanager on it, clustering off. */
   alertmanager: (config: string) => Promise<AlertmanagerHandle>;
@@ -134,7 +134,8 @@ export function useMonitoringProcesses(): {
     requireWorkDir(workDir);
     const port = await freePort();
     const file = join(workDir, 'prometheus.yml');
-    writeFileSync(file, config);
+    // `__PROMETHEUS__` in the config is Prometheus's own address (a job that scrapes itself).
+    writeFileSync(file, config.replaceAll('__PROMETHEUS__', `127.0.0.1:${port}`));
     const url = `http://127.0.0.1:${port}`;
     const { child, output } = run('prometheus', [
       `--config.file=${file}`,

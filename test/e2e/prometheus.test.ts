@@ -31,6 +31,7 @@ interface TemplateVariable {
   multi?: boolean;
   includeAll?: boolean;
   allValue?: string;
+  query?: string;
 }
 
 interface DashboardQuery {
@@ -42,24 +43,53 @@ interface DashboardQuery {
 }
 
 /**
- * Every PromQL expression of every panel of every dashboard, with Grafana's variables filled
- * in twice: `job` set to the scrape job, and `job` set to All (the dashboard's allValue, as
- * Grafana sends it); `instance` is All both times.
+ * What Grafana sends for a multi-value variable set to All when it has no allValue: every
+ * value its query finds, regex-escaped, as one alternation. So All is the exporter's own
+ * jobs and instances, not every job of a shared Prometheus.
  */
-function dashboardQueries(): DashboardQuery[] {
+const grafanaAll = (values: readonly string[]): string => `(${values.map((v) => v.replace(/[\\^$.*+?()[\]{}|]/g, '\\\\$&')).join('|')})`;
+
+/** A `label_values(selector, label)` variable query, answered by Prometheus as Grafana asks it (the series API). */
+async function labelValues(query: string, job: string): Promise<string[]> {
+  const match = /^label_values\((.+), (\w+)\)$/.exec(query);
+  if (!match) throw new Error(`not a label_values query: ${query}`);
+  const [, selector = '', label = ''] = match;
+  const res = await fetch(`${prom.url}/api/v1/series?match[]=${encodeURIComponent(fillVariables(selector, job, '.+'))}`);
+  const body = (await res.json()) as { data: Record<string, string>[] };
+  return [...new Set(body.data.map((series) => series[label] ?? ''))].filter((v) => v !== '').sort();
+}
+
+/** The dashboards' job and instance variables: multi-select with All and no allValue, each with its query. */
+function variablesOf(dashboard: { templating: { list: TemplateVariable[] } }, file: string): { job: string; instance: string } {
+  const query = (name: string): string => {
+    const variable = dashboard.templating.list.find((v) => v.name === name);
+    if (!variable?.multi || !variable.includeAll || variable.allValue !== undefined || !variable.query) {
+      throw new Error(`${file}: variable ${name} must be multi-select with includeAll, no allValue (All is then its own values), and a query`);
+    }
+    return variable.query;
+  };
+  return { job: query('job'), instance: query('instance') };
+}
+
+/**
+ * Every PromQL expression of every panel of every dashboard, with Grafana's variables filled
+ * in twice: `job` set to the scrape job, and `job` set to All (as Grafana sends it: the
+ * values the variable's query finds); `instance` is All both times.
+ */
+async function dashboardQueries(): Promise<DashboardQuery[]> {
   const dir = join(ROOT, 'grafana/dashboards');
   const out: DashboardQuery[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string; panels: Panel[]; templating: { list: TemplateVariable[] } };
-    const allValue = (name: string): string => {
-      const variable = dashboard.templating.list.find((v) => v.name === name);
-      if (!variable?.multi || !variable.includeAll || !variable.allValue) throw new Error(`${file}: variable ${name} must be multi-select with includeAll and an allValue`);
-      return variable.allValue;
-    };
-    const choices = [
-      { variables: 'job=mcp-exporter', job: 'mcp-exporter', instance: allValue('instance') },
-      { variables: 'job=All', job: allValue('job'), instance: allValue('instance') },
-    ];
+    const queries = variablesOf(dashboard, file);
+    const allJobs = grafanaAll(await labelValues(queries.job, '.+'));
+    const choices: { variables: string; job: string; instance: string }[] = [];
+    for (const [variables, job] of [
+      ['job=mcp-exporter', 'mcp-exporter'],
+      ['job=All', allJobs],
+    ] as const) {
+      choices.push({ variables, job, instance: grafanaAll(await labelValues(queries.instance, job)) });
+    }
     const walk = (panels: Panel[]): void => {
       for (const panel of panels) {
         for (const target of panel.targets ?? []) {
@@ -129,6 +159,10 @@ describe('end to end with a real Prometheus', () => {
         '  - job_name: mcp-exporter',
         '    static_configs:',
         `      - targets: [${targets.map((t) => `"${t}"`).join(', ')}]`,
+        // A job of another kind in the same Prometheus: the dashboards' All must leave it out.
+        '  - job_name: prometheus',
+        '    static_configs:',
+        `      - targets: ["__PROMETHEUS__"]`,
         '',
       ].join('\n'),
     );
@@ -201,7 +235,7 @@ describe('end to end with a real Prometheus', () => {
 
   /** Sends every dashboard query at `time`; failures as lines. */
   async function checkDashboards(time: number, mustHaveData: boolean): Promise<string[]> {
-    const queries = dashboardQueries();
+    const queries = await dashboardQueries();
     expect(queries.length).toBeGreaterThanOrEqual(40);
     const failures: string[] = [];
     for (const { dashboard, panel, variables, expr } of queries) {
@@ -216,6 +250,17 @@ describe('end to end with a real Prometheus', () => {
     }
     return failures;
   }
+
+  it("All in the dashboards' variables means the exporter's jobs and instances only, in a Prometheus that scrapes another job too", async () => {
+    expect(await scalar('count(up == 1)')).toBe(4);
+    const queries = await dashboardQueries();
+    const at = (panel: string, variables: string): string => queries.find((q) => q.panel === panel && q.variables === variables)?.expr ?? '';
+    // 'Instances up' counts the two exporters and the proxy, not Prometheus itself.
+    expect(await scalar(at('Instances up', 'job=All'))).toBe(3);
+    // 'Resident memory' with All is the exporters' memory, the same as for their one job.
+    expect(await scalar(at('Resident memory (all instances)', 'job=All'))).toBe(await scalar(at('Resident memory (all instances)', 'job=mcp-exporter')));
+    expect(await scalar('sum(process_resident_memory_bytes{job="prometheus"})')).toBeGreaterThan(0);
+  });
 
   it('every dashboard query parses and returns data during the traffic, no sample NaN, for one job and for All', async () => {
     expect(await checkDashboards(duringTraffic, true)).toEqual([]);
