@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { CLIENT_GONE, type AnswerHead, type BodyWatch } from './exchange.js';
 
@@ -43,6 +43,8 @@ class Tap {
     readonly writeHead: WriteHead,
     readonly write: Write,
     readonly end: End,
+    /** Tapped on the response's own methods (somebody wrapped them first), not through the prototype. */
+    readonly own: boolean,
   ) {}
 
   head(res: ServerResponse, status: number, given?: unknown): void {
@@ -146,18 +148,51 @@ function closed(this: ServerResponse): void {
 }
 
 /**
+ * The methods every node:http response has, wrapped once for all of them (installed with the
+ * first tap): a response with a tap goes through it, any other straight on. Writing three
+ * methods onto each response instead cost 30,000 to 40,000 instructions a request in
+ * express, which gives every response a prototype of its own: V8 made new hidden classes
+ * for each one and missed its inline caches.
+ */
+let prototypeOriginals: { writeHead: WriteHead; write: Write; end: End } | undefined;
+function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
+  if (prototypeOriginals) return prototypeOriginals;
+  const proto = ServerResponse.prototype;
+  const original = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
+  prototypeOriginals = original;
+  const through = (name: 'writeHead' | 'write' | 'end', tapped: (...args: never[]) => unknown) =>
+    function (this: ServerResponse, ...args: unknown[]): unknown {
+      const tap = taps.get(this);
+      if (tap === undefined || tap.own) return (original[name] as (...args: unknown[]) => unknown).apply(this, args);
+      return (tapped as (...args: unknown[]) => unknown).apply(this, args);
+    };
+  proto.writeHead = through('writeHead', tappedWriteHead) as WriteHead;
+  proto.write = through('write', tappedWrite) as Write;
+  proto.end = through('end', tappedEnd) as End;
+  return original;
+}
+
+/**
  * Watches a node:http answer written by somebody else's handler (the SDK v1 transport's
  * `handleRequest`, an express route): `answered` gets the head before any of the body
  * leaves (CLIENT_GONE if the client leaves first), and the watch it returns sees each
  * chunk before it is written. Nothing the handler writes is changed; once the answer is
- * over, the tapped methods pass every call straight on.
+ * over, the tapped methods pass every call straight on. A response whose methods somebody
+ * wrapped already (a compression middleware) is tapped on its own methods, outside theirs,
+ * so the tap reads what the handler wrote; any other through its prototype.
  */
 export function tapResponse(res: ServerResponse, answered: (head: AnswerHead) => BodyWatch | undefined): void {
   if (taps.has(res)) return;
-  const { writeHead, write, end } = res;
-  taps.set(res, new Tap(answered, writeHead, write, end));
-  res.writeHead = tappedWriteHead as WriteHead;
-  res.write = tappedWrite as Write;
-  res.end = tappedEnd as End;
+  const own = Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'end');
+  if (own) {
+    const { writeHead, write, end } = res;
+    taps.set(res, new Tap(answered, writeHead, write, end, true));
+    res.writeHead = tappedWriteHead as WriteHead;
+    res.write = tappedWrite as Write;
+    res.end = tappedEnd as End;
+  } else {
+    const original = tapPrototype();
+    taps.set(res, new Tap(answered, original.writeHead, original.write, original.end, false));
+  }
   res.on('close', closed);
 }

@@ -77,4 +77,39 @@ describe('tapResponse', () => {
     expect(kept).toBeDefined();
     expect(exchange?.deref()).toBeUndefined();
   });
+
+  it('writes nothing onto a response it taps (an own method per response costs every express request new hidden classes)', async () => {
+    let owned: string[] = [];
+    const url = await tapped(
+      (res) => {
+        owned = ['writeHead', 'write', 'end'].filter((name) => Object.hasOwn(res, name));
+        res.end('{}');
+      },
+      () => () => undefined,
+    );
+    await get(url);
+    expect(owned).toEqual([]);
+  });
+
+  it('taps a response whose methods somebody wrapped first outside their wrapper, seeing what the handler wrote', async () => {
+    const seen: string[] = [];
+    const server = createServer((_req, res) => {
+      // A compression-like middleware: its own write and end turn the text upper case on the way out.
+      const { write, end } = res;
+      res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+        return (write as (...args: unknown[]) => boolean).call(this, String(chunk).toUpperCase(), ...rest);
+      } as typeof res.write;
+      res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+        return (end as (...args: unknown[]) => typeof res).call(this, chunk === undefined ? chunk : String(chunk).toUpperCase(), ...rest);
+      } as typeof res.end;
+      tapResponse(res, () => ({ chunk: (text) => void seen.push(text), end: () => void seen.push('end') }));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"a":1}\n\n');
+      res.end();
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    expect(await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).toBe('DATA: {"A":1}\n\n');
+    expect(seen).toEqual(['data: {"a":1}\n\n', 'end']);
+  });
 });
