@@ -19,18 +19,21 @@ COPY src ./src
 COPY grafana ./grafana
 COPY prometheus ./prometheus
 COPY scripts ./scripts
-# The image installs the package as users do, from its tarball, with the peers the CLI
-# needs (prom-client, the OpenTelemetry SDK) at the versions the lockfile pins.
-# npm pack builds first (prepack), with the revision in build_info.
-RUN MCP_EXPORTER_REVISION=${REVISION} npm pack --pack-destination /tmp && mv /tmp/mcp-exporter-*.tgz /tmp/mcp-exporter.tgz \
- && node scripts/cli-peers.mjs > /tmp/peers.txt
+COPY cli ./cli
+# The image runs the CLI package as packed: npm pack builds first (prepack), with the
+# revision in build_info.
+RUN MCP_EXPORTER_REVISION=${REVISION} npm pack ./cli --pack-destination /tmp && mv /tmp/mcp-exporter-cli-*.tgz /tmp/mcp-exporter-cli.tgz
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
-ENV PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
-COPY --from=build /tmp/mcp-exporter.tgz /tmp/peers.txt /tmp/
-RUN npm install --omit=dev --no-audit --no-fund /tmp/mcp-exporter.tgz $(cat /tmp/peers.txt) && rm /tmp/mcp-exporter.tgz /tmp/peers.txt
+COPY --from=build /tmp/mcp-exporter-cli.tgz /tmp/
+# Unpacked, then `npm ci`: its npm-shrinkwrap.json pins every dependency at the version the
+# repository's lockfile (and its tests) use. (npm honours a shrinkwrap for a package from
+# the registry, not for a tarball given by path; npm ci honours it always.)
+RUN tar -xzf /tmp/mcp-exporter-cli.tgz --strip-components=1 -C /app && rm /tmp/mcp-exporter-cli.tgz \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && chmod 755 /app/dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/bin/mcp-exporter
 USER node
 EXPOSE 3000
 # Ready: the unauthenticated readiness route (503 while starting or shutting down), on the

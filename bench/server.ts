@@ -25,7 +25,8 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { startMonitoredServer } from '../src/server.js';
-import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../src/metrics/otel-prometheus.js';
+import { createPrometheusReader, prometheusRenderer } from '../src/cli/otel-prometheus.js';
+import { prometheusViews } from '../src/metrics/otel-views.js';
 
 // Not exported: importing this module starts the servers; the bench imports the type alone.
 const SERVER_KINDS = ['bare', 'bare-b', 'monitored', 'monitored-otel'] as const;
@@ -94,7 +95,7 @@ async function startMonitored(json: boolean, otel: boolean): Promise<HttpServer>
   if (!otel) return (await startMonitoredServer({ ...common, registry: new Registry() })).httpServer;
   const reader = createPrometheusReader();
   const meterProvider = new MeterProvider({ readers: [reader], views: prometheusViews() });
-  return (await startMonitoredServer({ ...common, registry: null, meterProvider, metricsRenderer: otelPrometheusRenderer(reader) })).httpServer;
+  return (await startMonitoredServer({ ...common, registry: null, meterProvider, metricsRenderer: prometheusRenderer(reader) })).httpServer;
 }
 
 async function start(kind: ServerKind, json: boolean): Promise<number> {

@@ -12,7 +12,8 @@ import { SessionTracker } from '../src/core/session-tracker.js';
 import type { ConnectionMonitor } from '../src/core/types.js';
 import { ConnectionEventStream } from '../src/http/event-stream.js';
 import { OtelMonitor } from '../src/metrics/otel-monitor.js';
-import { createPrometheusReader, prometheusViews } from '../src/metrics/otel-prometheus.js';
+import { createPrometheusReader } from '../src/cli/otel-prometheus.js';
+import { prometheusViews } from '../src/metrics/otel-views.js';
 import { PromClientMonitor } from '../src/metrics/prom-client-monitor.js';
 import { median } from './stats.js';
 

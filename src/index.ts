@@ -1,7 +1,7 @@
-/** mcp-exporter: session tracking and metrics for MCP servers. Named exports only. */
-export { startMonitoredServer, listFactoryTools } from './server.js';
-export type { MonitoredServer, MonitoredServerOptions } from './server.js';
-export { startStreamableMcpServer } from './compat.js';
+/**
+ * mcp-exporter: session tracking and metrics for MCP servers. Named exports only. Loads no
+ * MCP SDK: what hosts SDK v1 servers (`startMonitoredServer`) is `mcp-exporter/sdk-v1`.
+ */
 export { McpMonitor } from './monitor.js';
 export type { McpMonitorOptions, NodeHandler, NodeMiddleware } from './monitor.js';
 export { HttpExchangeMonitor } from './wire/exchange-monitor.js';
@@ -45,6 +45,8 @@ export { OtelMonitor, INSTRUMENT } from './metrics/otel-monitor.js';
 export type { OtelMonitorOptions } from './metrics/otel-monitor.js';
 export { prometheusViews } from './metrics/otel-views.js';
 export type { PrometheusView } from './metrics/otel-views.js';
+export { otelPrometheusRenderer } from './metrics/otel-prometheus.js';
+export type { PrometheusExporterLike, PrometheusSerializerLike } from './metrics/otel-prometheus.js';
 
 export { createAdminHandler } from './http/admin-routes.js';
 export type { AdminHandler, AdminRoutesOptions, ToolSummary } from './http/admin-routes.js';
@@ -54,11 +56,4 @@ export type { EventStreamOptions } from './http/event-stream.js';
 export { MonitoredTransport } from './sdk-v1/monitored-transport.js';
 export { MonitoredStdioTransport } from './sdk-v1/stdio-session.js';
 export { SessionTable } from './sdk-v1/session-table.js';
-export { BoundedEventStore } from './sdk-v1/event-store.js';
-export { SseHost } from './sdk-v1/sse-host.js';
-
-export { StreamableHttpHost } from './sdk-v1/streamable-http-host.js';
-export type { ConnectableServer, ServerFactory, StreamableHttpHostOptions } from './sdk-v1/streamable-http-host.js';
-
-// The OpenTelemetry Prometheus exporter and the demo server have entry points of their own
-// (`mcp-exporter/otel-prometheus`, `mcp-exporter/demo`): importing the package loads neither.
+export type { JsonRpcMessage, McpTransport, RequestId, TransportSendOptions } from './sdk-v1/transport-shape.js';

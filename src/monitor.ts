@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Meter, MeterProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { boundedText, MAX_USER_AGENT_LENGTH } from './core/bounded-text.js';
@@ -18,6 +17,7 @@ import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.j
 import { OtelMonitor } from './metrics/otel-monitor.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
 import { MonitoredStdioTransport } from './sdk-v1/stdio-session.js';
+import type { McpTransport as Transport } from './sdk-v1/transport-shape.js';
 import { keepAlive } from './transport/liveness.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody, readNodeRequest } from './transport/read-body.js';
 import type { ExchangeFacts, FetchHandler } from './wire/exchange.js';

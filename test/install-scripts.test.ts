@@ -21,4 +21,12 @@ describe('install scripts', () => {
     expect(allowScripts).toEqual({ esbuild: false, protobufjs: false });
     expect(withScripts).toEqual(Object.keys(allowScripts ?? {}).sort());
   });
+
+  it('the CLI package decides the same for what it installs (its npm-shrinkwrap.json)', () => {
+    const shrinkwrap = json<{ packages: Record<string, { hasInstallScript?: boolean }> }>('cli/npm-shrinkwrap.json');
+    const withScripts = [...new Set(Object.entries(shrinkwrap.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path.split('node_modules/').at(-1) ?? ''))].sort();
+    const { allowScripts } = json<{ allowScripts?: Record<string, boolean> }>('cli/package.json');
+    expect(allowScripts).toEqual({ protobufjs: false });
+    expect(withScripts).toEqual(Object.keys(allowScripts ?? {}).sort());
+  });
 });

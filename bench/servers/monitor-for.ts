@@ -5,7 +5,8 @@
  * so a bare app never loads this project's code.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
+import { createPrometheusReader, prometheusRenderer } from '../../src/cli/otel-prometheus.js';
+import { prometheusViews } from '../../src/metrics/otel-views.js';
 import { McpMonitor } from '../../src/monitor.js';
 
 export function monitorFor(backend: string): McpMonitor {
@@ -13,5 +14,5 @@ export function monitorFor(backend: string): McpMonitor {
   if (backend !== 'otel') throw new Error(`unknown backend ${backend}: prom or otel`);
   const reader = createPrometheusReader();
   const meterProvider = new MeterProvider({ readers: [reader], views: prometheusViews() });
-  return new McpMonitor({ registry: null, meterProvider, metricsRenderer: otelPrometheusRenderer(reader) });
+  return new McpMonitor({ registry: null, meterProvider, metricsRenderer: prometheusRenderer(reader) });
 }

@@ -6,7 +6,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { z } from 'zod';
-import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
+import { createPrometheusReader, prometheusRenderer } from '../../src/cli/otel-prometheus.js';
+import { prometheusViews } from '../../src/metrics/otel-views.js';
 import { startMonitoredServer } from '../../src/server.js';
 
 function echoServer(): McpServer {
@@ -20,7 +21,7 @@ const reader = backend === 'otel' ? createPrometheusReader() : undefined;
 const server = await startMonitoredServer({
   serverFactory: echoServer,
   port: 0,
-  ...(reader ? { registry: null, meterProvider: new MeterProvider({ readers: [reader], views: prometheusViews() }), metricsRenderer: otelPrometheusRenderer(reader) } : {}),
+  ...(reader ? { registry: null, meterProvider: new MeterProvider({ readers: [reader], views: prometheusViews() }), metricsRenderer: prometheusRenderer(reader) } : {}),
 });
 server.httpServer.keepAliveTimeout = 0;
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);

@@ -25,11 +25,11 @@ export interface BackendSetup {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The OpenTelemetry SDK packages the otel backend needs: optional peers of this package, so
- * a library user's own OpenTelemetry versions are never doubled. Loaded only when asked for.
+ * The OpenTelemetry SDK packages the otel backend needs: dependencies of the CLI package
+ * (the library has none), loaded only when asked for, so a prom-client start loads none.
  */
 const OTEL_PACKAGES = ['@opentelemetry/sdk-metrics', '@opentelemetry/resources', '@opentelemetry/exporter-prometheus'] as const;
-/** The OTLP metric exporter of each OTEL_EXPORTER_OTLP_PROTOCOL, an optional peer too. */
+/** The OTLP metric exporter of each OTEL_EXPORTER_OTLP_PROTOCOL, loaded the same way. */
 const OTLP_PACKAGES: Readonly<Record<OtlpProtocol, string>> = {
   'http/protobuf': '@opentelemetry/exporter-metrics-otlp-proto',
   'http/json': '@opentelemetry/exporter-metrics-otlp-http',
@@ -98,8 +98,8 @@ export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, ver
     return processMetricsOnly(processRegistry);
   }
 
-  const [{ MeterProvider, PeriodicExportingMetricReader }, { resourceFromAttributes }, { createPrometheusReader, otelPrometheusRenderer }] = await load(
-    () => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/resources'), import('../metrics/otel-prometheus.js')]),
+  const [{ MeterProvider, PeriodicExportingMetricReader }, { resourceFromAttributes }, { createPrometheusReader, prometheusRenderer }] = await load(
+    () => Promise.all([import('@opentelemetry/sdk-metrics'), import('@opentelemetry/resources'), import('./otel-prometheus.js')]),
     OTEL_PACKAGES,
   );
   const resource = resourceFromAttributes(otel.resource);
@@ -113,7 +113,7 @@ export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, ver
     providers.push(prometheusProvider);
     const monitor = new OtelMonitor({ meterProvider: prometheusProvider, ...labels });
     monitors.push(monitor);
-    metricsRenderer = exemplarRenderer(combineRenderers([otelPrometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]), () => [monitor.exemplars]);
+    metricsRenderer = exemplarRenderer(combineRenderers([prometheusRenderer(prometheusReader), promClientRenderer(processRegistry)]), () => [monitor.exemplars]);
   } else {
     logger.info({ event: 'otel_prometheus_off' }, 'OTEL_METRICS_EXPORTER has no prometheus: /metrics serves process metrics only');
   }

@@ -1,22 +1,27 @@
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, toOpenMetrics, wantsOpenMetrics, type MetricsRenderer } from './exposition.js';
 
-// `mcp-exporter/otel-prometheus`: what loads @opentelemetry/exporter-prometheus, apart from the package's root.
-export { combineRenderers } from './exposition.js';
-export { prometheusViews, type PrometheusView } from './otel-views.js';
+/** What `otelPrometheusRenderer` needs of an OpenTelemetry `PrometheusExporter` (any line of `@opentelemetry/exporter-prometheus`). */
+export interface PrometheusExporterLike<Collected> {
+  collect(): Promise<{ resourceMetrics: Collected; errors: unknown[] }>;
+}
 
-/** A Prometheus exporter that starts no listener of its own: our /metrics route serves it. */
-export function createPrometheusReader(): PrometheusExporter {
-  return new PrometheusExporter({ preventServerStart: true });
+/** What it needs of a `PrometheusSerializer` from the same package. */
+export interface PrometheusSerializerLike<Collected> {
+  serialize(resourceMetrics: Collected): string;
 }
 
 /**
- * Serves an OpenTelemetry Prometheus exporter on our /metrics route: text 0.0.4, or
- * OpenMetrics when asked. `# UNIT` lines are dropped: text 0.0.4 has none, and OpenMetrics
- * wants units that match the name's suffix, which `s` and `{session}` do not.
+ * Serves your OpenTelemetry Prometheus exporter (made with `preventServerStart: true`) on the
+ * monitor's /metrics route: text 0.0.4, or OpenMetrics when asked.
+ *
+ *     const exporter = new PrometheusExporter({ preventServerStart: true });
+ *     metricsRenderer: otelPrometheusRenderer(exporter, new PrometheusSerializer())
+ *
+ * `# UNIT` lines are dropped: text 0.0.4 has none, and OpenMetrics wants units that match the
+ * name's suffix, which `s` and `{session}` do not. Typed by shape, so this package depends on
+ * no OpenTelemetry SDK package: yours is the one used, whichever line it is.
  */
-export function otelPrometheusRenderer(exporter: PrometheusExporter): MetricsRenderer {
-  const serializer = new PrometheusSerializer();
+export function otelPrometheusRenderer<Collected>(exporter: PrometheusExporterLike<Collected>, serializer: PrometheusSerializerLike<Collected>): MetricsRenderer {
   return async (accept) => {
     const { resourceMetrics, errors } = await exporter.collect();
     if (errors.length > 0) throw new Error(`collecting OpenTelemetry metrics failed: ${String(errors[0])}`);

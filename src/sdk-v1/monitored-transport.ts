@@ -1,6 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { boundedText } from '../core/bounded-text.js';
 import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
@@ -9,6 +7,7 @@ import type { ToolCatalog } from '../core/tool-catalog.js';
 import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
 import { jsonRpcError } from '../transport/http-answers.js';
 import { errorTypeOf, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
+import type { JsonRpcMessage, McpTransport as Transport, RequestId, TransportSendOptions } from './transport-shape.js';
 
 export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 
@@ -67,7 +66,7 @@ let pingsSent = 0;
 export class MonitoredTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  onmessage?: Transport['onmessage'];
 
   /**
    * The pending request, when there is one: most clients wait for each answer, so one
@@ -178,7 +177,7 @@ export class MonitoredTransport implements Transport {
     });
   }
 
-  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  send(message: JsonRpcMessage, options?: TransportSendOptions): Promise<void> {
     const m = message as Message;
     if (m.method === undefined && m.id !== undefined) {
       const pending = this.slot?.id === m.id ? this.slot : this.more?.get(m.id);

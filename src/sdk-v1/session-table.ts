@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../core/logger.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { SessionTracker } from '../core/session-tracker.js';
@@ -7,6 +6,7 @@ import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { Heartbeats } from '../transport/liveness.js';
 import type { MonitoredTransport } from './monitored-transport.js';
+import type { McpTransport as Transport } from './transport-shape.js';
 
 /** What a server factory must return: an McpServer or a low-level Server both fit. */
 export interface ConnectableServer {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { boundedText } from '../core/bounded-text.js';
 import type { SessionTracker } from '../core/session-tracker.js';
 import { sessionRef } from '../core/session-ref.js';
 import type { CloseReason } from '../core/types.js';
 import type { JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { MonitoredTransport } from './monitored-transport.js';
+import type { JsonRpcMessage, McpTransport as Transport, RequestId, TransportSendOptions } from './transport-shape.js';
 
 /**
  * A server's stdio transport (or any transport with one client for its life), monitored in
@@ -52,7 +51,7 @@ export class MonitoredStdioTransport extends MonitoredTransport {
     }
   }
 
-  override send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  override send(message: JsonRpcMessage, options?: TransportSendOptions): Promise<void> {
     const m = message as JsonRpcLike & { id?: RequestId };
     if (this.initializeId !== undefined && m.method === undefined && m.id === this.initializeId) {
       this.initializeId = undefined;

@@ -5,7 +5,8 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDemoModernHandler } from '../../src/demo/demo-server-v2.js';
-import { createPrometheusReader, otelPrometheusRenderer, prometheusViews } from '../../src/metrics/otel-prometheus.js';
+import { createPrometheusReader, prometheusRenderer } from '../../src/cli/otel-prometheus.js';
+import { prometheusViews } from '../../src/metrics/otel-views.js';
 import type { MonitoredServer } from '../../src/server.js';
 import { useCliProcesses } from '../cli-process.js';
 import { connectClient, postRaw, seriesOf, startDemo, type ConnectedClient } from '../helpers.js';
@@ -78,7 +79,7 @@ describe('OpenTelemetry backend', () => {
     await server.close();
 
     const fromProm = series(await registry.metrics());
-    const fromOtel = series((await otelPrometheusRenderer(reader)(undefined)).body);
+    const fromOtel = series((await prometheusRenderer(reader)(undefined)).body);
     expect([...fromOtel.keys()].sort()).toEqual([...fromProm.keys()].sort());
     expect(Object.fromEntries(fromOtel)).toEqual(Object.fromEntries(fromProm));
     // The traffic reached every family.

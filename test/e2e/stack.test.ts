@@ -59,8 +59,19 @@ describe('docker-compose stack', () => {
     for (const name of ['exporter-1', 'exporter-2', 'loadgen']) expect(services[name]?.build).toBe('.');
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] ?? '').split(' '));
-    expect(copies).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'grafana', 'prometheus', 'scripts']);
+    expect(copies).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'src', 'grafana', 'prometheus', 'scripts', 'cli']);
     for (const source of copies) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    // Each source reaches the build context: .dockerignore (the last pattern that matches wins) keeps none of them out.
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) => ({ keep: line.startsWith('!'), path: line.replace(/^!/, ''), pattern: new RegExp(`^${line.replace(/^!/, '').replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}(/|$)`) }));
+    // A folder is in it when it is kept, or when a file in it is let in.
+    const inContext = (path: string): boolean =>
+      ignore.reduce((kept, rule) => (rule.pattern.test(path) ? rule.keep : kept), true) || ignore.some((rule) => rule.keep && rule.path.startsWith(`${path}/`));
+    expect(copies.filter((source) => !inContext(source))).toEqual([]);
+    for (const file of ['cli/package.json', 'cli/npm-shrinkwrap.json', 'src/index.ts', 'scripts/stage-cli.mjs']) expect(inContext(file), file).toBe(true);
+    for (const file of ['node_modules', 'dist', 'cli/dist', '.git', 'test']) expect(inContext(file), file).toBe(false);
     expect(dockerfile).toContain('CMD ["mcp-exporter", "serve", "--host", "0.0.0.0"]');
   });
 
