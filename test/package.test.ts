@@ -315,25 +315,28 @@ describe('what the library adds to the projects users have', () => {
     });
   }, 240_000);
 
-  it('the OpenTelemetry SDK 1.x (as older instrumentations bring it), prom-client 14 and the SDK v1: npm ls clean, the monitor records through the 1.x MeterProvider', () => {
-    const { project, added, lsStatus, lsErrors } = projectWithLibrary('otel1', [
-      '@opentelemetry/sdk-node@^0.57', '@opentelemetry/sdk-metrics@^1', '@opentelemetry/exporter-prometheus@^0.57', 'prom-client@^14', '@modelcontextprotocol/sdk@latest', 'zod@^4',
-    ]);
+  it.each([
+    {
+      title: 'the OpenTelemetry SDK 1.x (as older instrumentations bring it), prom-client 14 and the SDK v1',
+      name: 'otel1',
+      dependencies: ['@opentelemetry/sdk-node@^0.57', '@opentelemetry/sdk-metrics@^1', '@opentelemetry/exporter-prometheus@^0.57', 'prom-client@^14', '@modelcontextprotocol/sdk@latest', 'zod@^4'],
+      line: /^1\./,
+      // The 1.x exporter adds no scope labels.
+      refused: 'mcp_server_requests_rejected_total{error_type="parse_error"} 1',
+    },
+    {
+      title: 'the OpenTelemetry SDK 3.x, prom-client 15 and the SDK v2',
+      name: 'otel3',
+      dependencies: ['@opentelemetry/sdk-metrics@^3', '@opentelemetry/resources@^3', '@opentelemetry/exporter-prometheus@latest', 'prom-client@^15', '@modelcontextprotocol/server@latest', 'zod@^4'],
+      line: /^3\./,
+      refused: REFUSED,
+    },
+  ])('$title: npm ls clean, only itself added, the monitor records through that MeterProvider', ({ name, dependencies, line, refused }) => {
+    const { project, added, lsStatus, lsErrors } = projectWithLibrary(name, dependencies);
     expect([lsStatus, lsErrors]).toEqual([0, '']);
     expect(added).toEqual(['mcp-exporter']);
-    expect((JSON.parse(readFileSync(join(project, 'node_modules/@opentelemetry/sdk-metrics/package.json'), 'utf8')) as { version: string }).version).toMatch(/^1\./);
-    // The 1.x exporter adds no scope labels.
-    expect(checkOtel(project)).toEqual({ status: 400, rejected: ['mcp_server_requests_rejected_total{error_type="parse_error"} 1'] });
-  }, 240_000);
-
-  it('the OpenTelemetry SDK 3.x, prom-client 15 and the SDK v2: npm ls clean, the monitor records through the 3.x MeterProvider', () => {
-    const { project, added, lsStatus, lsErrors } = projectWithLibrary('otel3', [
-      '@opentelemetry/sdk-metrics@^3', '@opentelemetry/resources@^3', '@opentelemetry/exporter-prometheus@latest', 'prom-client@^15', '@modelcontextprotocol/server@latest', 'zod@^4',
-    ]);
-    expect([lsStatus, lsErrors]).toEqual([0, '']);
-    expect(added).toEqual(['mcp-exporter']);
-    expect((JSON.parse(readFileSync(join(project, 'node_modules/@opentelemetry/sdk-metrics/package.json'), 'utf8')) as { version: string }).version).toMatch(/^3\./);
-    expect(checkOtel(project)).toEqual({ status: 400, rejected: [REFUSED] });
+    expect((JSON.parse(readFileSync(join(project, 'node_modules/@opentelemetry/sdk-metrics/package.json'), 'utf8')) as { version: string }).version).toMatch(line);
+    expect(checkOtel(project)).toEqual({ status: 400, rejected: [refused] });
   }, 240_000);
 });
 

@@ -714,7 +714,7 @@ export function buildDashboards(): { file: string; dashboard: Dashboard }[] {
       if (panel instanceof RowBuilder) builder.withRow(panel);
       else builder.withPanel(panel);
     }
-    // The compose stack's Grafana (11.3) knows schema 39; nothing here needs a newer one.
+    // Schema 39: Grafana 11.3 and later read it (the compose stack's 13.2 migrates it on load); nothing here needs a newer one.
     return { file: spec.file, dashboard: { ...builder.build(), schemaVersion: 39 } };
   });
 }
