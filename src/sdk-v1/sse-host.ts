@@ -64,6 +64,10 @@ export class SseHost {
     if (!sessions.admit(res, true)) return;
     try {
       const transport = new SSEServerTransport(this.messagesPath, res);
+      // The stream's answer names its session in Mcp-Session-Id, as a Streamable HTTP
+      // initialize answer does: a load balancer learns both kinds of session from one header
+      // (docs/operations.md), then routes /messages?sessionId= to the same replica.
+      res.setHeader('Mcp-Session-Id', transport.sessionId);
       const server = await this.options.serverFactory();
       const session: HostedSession = {
         awaitingInitialize: true,
