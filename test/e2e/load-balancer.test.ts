@@ -7,56 +7,23 @@
  * needs none. HAProxy spreads requests round robin, one at a time here, so which replica
  * gets which request is known.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useCliProcesses, type CliProcess } from '../cli-process.js';
 import { seriesOf } from '../helpers.js';
-import { eventually, freePort, requireTools } from '../prometheus-process.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mcp-exporter-lb-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(() => {
-  requireTools(['haproxy'], 'haproxy');
-  requireTools(['nginx'], 'nginx-light');
-});
+import { useLoadBalancers } from '../load-balancer-process.js';
+import { eventually, shippedRules, useMonitoringProcesses, type Rule } from '../prometheus-process.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { DEFAULTS } from '../../src/cli/settings.js';
 
 const { start } = useCliProcesses();
-const balancers: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of balancers.splice(0)) {
-    child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-  }
-});
-
-/** Resolves once something accepts connections on the port. */
-async function listening(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    if (child.exitCode !== null) throw new Error(`the load balancer exited: ${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (tries > 200) throw new Error(`the load balancer did not listen on ${port}: ${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const monitoring = useMonitoringProcesses();
+const balancers = useLoadBalancers();
 
 /**
  * Two replicas (`serve`). A balancer notices that a client left a stream only when it next
@@ -67,51 +34,9 @@ async function replicas(): Promise<[CliProcess, CliProcess]> {
   const args = ['serve', '--heartbeat-interval', '1s'];
   return [await start(args), await start(args)];
 }
-const portOf = (replica: CliProcess): string => new URL(replica.url).port;
-
-/**
- * HAProxy with deploy/haproxy/haproxy.cfg, listening on a free port, its servers the two
- * replicas; `affinity: false` drops the stick rules (plain round robin).
- */
-async function haproxy(backends: [CliProcess, CliProcess], affinity: boolean): Promise<string> {
-  const port = await freePort();
-  const shipped = readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8');
-  const config = shipped
-    .replace(/^(\s*)bind :8080$/m, `$1bind 127.0.0.1:${port}`)
-    .replace(/^(\s*server exporter-1) exporter-1:3000$/m, `$1 127.0.0.1:${portOf(backends[0])}`)
-    .replace(/^(\s*server exporter-2) exporter-2:3000$/m, `$1 127.0.0.1:${portOf(backends[1])}`)
-    .split('\n')
-    .filter((line) => affinity || !/^\s*stick/.test(line))
-    .join('\n');
-  expect(config).not.toContain('exporter-1:3000');
-  expect(config.includes('stick store-response res.hdr(mcp-session-id)')).toBe(affinity);
-  const file = join(dir, `haproxy-${port}.cfg`);
-  writeFileSync(file, config);
-  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  balancers.push(child);
-  let output = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  await listening(port, child, () => output);
-  return `http://127.0.0.1:${port}`;
-}
-
-/** nginx with deploy/nginx/nginx.conf, listening on a free port, its servers the two replicas. */
-async function nginx(backends: [CliProcess, CliProcess]): Promise<string> {
-  const port = await freePort();
-  const prefix = mkdtempSync(join(dir, 'nginx-'));
-  const config = readFileSync(join(ROOT, 'deploy/nginx/nginx.conf'), 'utf8')
-    .replace(/^(\s*)listen 8080;$/m, `$1listen 127.0.0.1:${port};`)
-    .replace(/^(\s*)server exporter-1:3000;$/m, `$1server 127.0.0.1:${portOf(backends[0])};`)
-    .replace(/^(\s*)server exporter-2:3000;$/m, `$1server 127.0.0.1:${portOf(backends[1])};`);
-  expect(config).not.toContain('exporter-1:3000');
-  writeFileSync(join(prefix, 'nginx.conf'), config);
-  const child = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  balancers.push(child);
-  let output = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  await listening(port, child, () => output);
-  return `http://127.0.0.1:${port}`;
-}
+const hosts = (pair: [CliProcess, CliProcess]): [string, string] => [new URL(pair[0].url).host, new URL(pair[1].url).host];
+const haproxy = (pair: [CliProcess, CliProcess], affinity: boolean): Promise<string> => balancers.haproxy(hosts(pair), affinity);
+const nginx = (pair: [CliProcess, CliProcess]): Promise<string> => balancers.nginx(hosts(pair));
 
 /** What a replica counted: its sessions by transport, closes, refusals for unknown sessions, and tool calls by protocol version. */
 async function counts(replica: CliProcess): Promise<Record<string, number>> {
@@ -241,5 +166,71 @@ describe('replicas behind nginx', () => {
     await closed(pair, 3);
     // One client address: one replica has every session, the other nothing.
     expect(await both(pair)).toEqual([zero, { ...zero, streamable: 2, sse: 1, deleted: 3, calls2025: 3, calls2026: 2 }]);
+  });
+});
+
+/** The shipped McpSessionAffinityBroken, its windows cut from 5m to 10s and its `for` from 10m to 2s; otherwise as shipped. */
+function affinityRule(): Rule {
+  const rule = shippedRules().find((r) => r.alert === 'McpSessionAffinityBroken');
+  if (!rule) throw new Error('McpSessionAffinityBroken is not in prometheus/alerts.yml');
+  expect([rule.for, rule.expr.match(/\[5m\]/g)?.length]).toEqual(['10m', 1]);
+  return { ...rule, expr: rule.expr.replace('[5m]', '[10s]'), for: '2s' };
+}
+
+describe('McpSessionAffinityBroken with a real Prometheus scraping the replicas', () => {
+  it('fires for the replica that refuses sessions made on the other, behind round robin, and resolves when the clients stop', async () => {
+    const pair = await replicas();
+    const url = await haproxy(pair, false);
+    const rules = join(monitoring.dir(), 'alerts.yml');
+    writeFileSync(rules, stringifyYaml({ groups: [{ name: 'mcp-exporter-test', rules: [affinityRule()] }] }));
+    const instances = pair.map((replica) => new URL(replica.adminUrl).host);
+    const prom = await monitoring.prometheus(
+      stringifyYaml({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        rule_files: [rules],
+        scrape_configs: [{ job_name: 'mcp-exporter', static_configs: [{ targets: instances }] }],
+      }),
+    );
+    type PromAlert = { labels: Record<string, string>; annotations: Record<string, string>; state: string };
+    const alerts = async (): Promise<PromAlert[]> => ((await (await fetch(`${prom.url}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } }).data.alerts;
+    await eventually('both replicas scraped', async () => ((await prom.scalar('count(up{job="mcp-exporter"} == 1)')) === 2 ? true : undefined));
+    expect(await alerts()).toEqual([]);
+
+    // Clients keep starting sessions through the balancer, and each one breaks.
+    let clients = true;
+    const traffic = (async () => {
+      while (clients) await streamableSession(url);
+    })();
+    const firing = await eventually('McpSessionAffinityBroken firing', async () => (await alerts()).find((a) => a.state === 'firing'), 40_000);
+    clients = false;
+    await traffic;
+    // The replica that refuses is the one whose counts show the refusals (the other holds the broken sessions).
+    const [first, second] = await Promise.all(pair.map(counts));
+    const expected = (first?.unknownSession ?? 0) > 0 ? instances[0] : instances[1];
+    expect([first?.unknownSession === 0, second?.unknownSession === 0].filter(Boolean).length).toBe(1);
+    expect(firing.labels).toEqual({ alertname: 'McpSessionAffinityBroken', instance: expected, job: 'mcp-exporter', severity: 'warning' });
+    expect(firing.annotations.summary).toBe('Session affinity looks broken in front of mcp-exporter');
+    expect(firing.annotations.description).toMatch(
+      new RegExp(`^${expected?.replace(/\./g, '\\.')} refuses \\d+\\.\\d{3} requests per second for sessions it does not know \\(last 5m\\) while other replicas of mcp-exporter hold open sessions: the load balancer sends 2025 sessions to replicas that did not make them\\.$`),
+    );
+    expect(firing.annotations.runbook_url).toBe('https://github.com/mcp-exporter/mcp-exporter/blob/main/docs/runbooks.md#mcpsessionaffinitybroken');
+    // No more refusals: the window empties and the alert resolves.
+    await eventually('McpSessionAffinityBroken resolved', async () => ((await alerts()).length === 0 ? true : undefined), 40_000);
+  }, 120_000);
+});
+
+describe('the shipped configurations', () => {
+  const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+  it("keep a session's replica as long as the exporter keeps an idle session", () => {
+    expect(DEFAULTS.sessionIdleTimeoutSeconds).toBe(1800);
+    expect(/stick-table type string len \d+ size \S+ expire (\d+)m/.exec(read('deploy/haproxy/haproxy.cfg'))?.[1]).toBe('30');
+    // Kubernetes (no cluster here: the Service is checked by reading it).
+    const service = parseYaml(read('deploy/kubernetes/service.yaml')) as {
+      kind: string;
+      spec: { selector: Record<string, string>; ports: { port: number; targetPort: number }[]; sessionAffinity: string; sessionAffinityConfig: { clientIP: { timeoutSeconds: number } } };
+    };
+    expect([service.kind, service.spec.sessionAffinity, service.spec.sessionAffinityConfig.clientIP.timeoutSeconds]).toEqual(['Service', 'ClientIP', DEFAULTS.sessionIdleTimeoutSeconds]);
+    expect(service.spec.ports.map((p) => [p.port, p.targetPort])).toEqual([[DEFAULTS.port, DEFAULTS.port]]);
   });
 });

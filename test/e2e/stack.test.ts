@@ -11,6 +11,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string): unknown => parseYaml(readFileSync(join(ROOT, path), 'utf8'));
 
 interface Service {
+  networks?: Record<string, { ipv4_address?: string }>;
   build?: string;
   image?: string;
   command?: string[];
@@ -20,7 +21,7 @@ interface Service {
   depends_on?: string[] | Record<string, unknown>;
   healthcheck?: { test: string[] };
 }
-const compose = read('docker-compose.yml') as { services: Record<string, Service> };
+const compose = read('docker-compose.yml') as { services: Record<string, Service>; networks?: { default?: { ipam?: { config?: { subnet: string }[] } } } };
 const { start } = useCliProcesses();
 const services = compose.services;
 
@@ -31,7 +32,9 @@ function containerPort(name: string): number {
   const command = service.command ?? [];
   const flag = command.indexOf('--port');
   if (flag >= 0) return Number(command[flag + 1]);
-  const defaults: Record<string, number> = { prometheus: 9090, alertmanager: 9093, grafana: 3000 };
+  // The load balancer listens where deploy/haproxy/haproxy.cfg binds.
+  const haproxy = Number(/^\s*bind :(\d+)$/m.exec(readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8'))?.[1]);
+  const defaults: Record<string, number> = { prometheus: 9090, alertmanager: 9093, grafana: 3000, haproxy };
   const image = (service.image ?? '').split('/').pop()?.split(':')[0] ?? '';
   const port = defaults[image];
   if (port === undefined) throw new Error(`no known port for ${name}`);
@@ -46,7 +49,22 @@ function expectTarget(target: string): void {
 
 describe('docker-compose stack', () => {
   it('has the services the operator view needs', () => {
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'exporter-1', 'exporter-2', 'grafana', 'loadgen', 'prometheus']);
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'exporter-1', 'exporter-2', 'grafana', 'load-balancer', 'loadgen', 'prometheus']);
+  });
+
+  it('puts the load balancer in front of the replicas with the shipped HAProxy configuration, and the replicas trust its address', () => {
+    const balancer = services['load-balancer'];
+    expect(balancer?.volumes).toEqual(['./deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro']);
+    const config = readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8');
+    const servers = [...config.matchAll(/^\s*server \S+ (\S+)$/gm)].map((m) => m[1] ?? '');
+    expect(servers).toEqual(['exporter-1:3000', 'exporter-2:3000']);
+    servers.forEach(expectTarget);
+    // Its fixed address is in the network's subnet, and each replica trusts exactly it.
+    const address = balancer?.networks?.default?.ipv4_address ?? '';
+    const subnet = compose.networks?.default?.ipam?.config?.[0]?.subnet ?? '';
+    expect(subnet).toMatch(/^\d+\.\d+\.\d+\.0\/24$/);
+    expect(address.split('.').slice(0, 3)).toEqual(subnet.split('.').slice(0, 3));
+    for (const name of ['exporter-1', 'exporter-2']) expect(services[name]?.environment?.MCP_TRUST_PROXY, name).toBe(address);
   });
 
   it('mounts only files and folders that exist', () => {
@@ -101,7 +119,7 @@ describe('docker-compose stack', () => {
 
     const loadgen = services.loadgen?.command ?? [];
     const urls = loadgen.flatMap((arg, i) => (loadgen[i - 1] === '--url' ? [arg] : []));
-    expect(urls).toEqual(['http://exporter-1:3000/mcp', 'http://exporter-2:3000/mcp']);
+    expect(urls).toEqual(['http://load-balancer:8080/mcp']);
     urls.forEach((url) => expectTarget(new URL(url).host));
   });
 
@@ -159,7 +177,7 @@ describe('docker-compose stack', () => {
     expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(['${NODE_IMAGE}', '${NODE_IMAGE}']);
     for (const [name, service] of Object.entries(services)) {
       if (service.image === 'mcp-exporter:local') continue;
-      expect(service.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
+      expect(service.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+\.\d+(-[a-z0-9.]+)?@sha256:[0-9a-f]{64}$/);
     }
     // The HEALTHCHECK as the container runs it: ready answers 0, a server that is gone 1.
     const check = /^HEALTHCHECK .*\\\n\s+CMD \["node", "-e", (".*")\]$/m.exec(dockerfile)?.[1];
