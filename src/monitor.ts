@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Meter, MeterProvider } from '@opentelemetry/api';
+import type { Meter, MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { boundedText, MAX_USER_AGENT_LENGTH } from './core/bounded-text.js';
 import { ConnectionHistory } from './core/history.js';
@@ -16,6 +16,7 @@ import { ConnectionEventStream } from './http/event-stream.js';
 import { promClientRenderer, type MetricsRenderer } from './metrics/exposition.js';
 import { OtelMonitor } from './metrics/otel-monitor.js';
 import { PromClientMonitor } from './metrics/prom-client-monitor.js';
+import { OperationSpans } from './tracing/operation-spans.js';
 import { MonitoredStdioTransport } from './sdk-v1/stdio-session.js';
 import type { McpTransport as Transport } from './sdk-v1/transport-shape.js';
 import { keepAlive } from './transport/liveness.js';
@@ -32,6 +33,12 @@ export interface McpMonitorOptions {
   meterProvider?: MeterProvider;
   /** Or on this meter (takes precedence over meterProvider). @default none */
   meter?: Meter;
+  /**
+   * A SERVER span for every operation, by the OpenTelemetry MCP semantic conventions, on this
+   * provider's tracer; null for none. @default the global tracer provider of `@opentelemetry/api`
+   * (with none registered, its no-op tracer: nothing is recorded)
+   */
+  tracerProvider?: TracerProvider | null;
   /** What /metrics serves. @default the registry's metrics (null: no /metrics route) */
   metricsRenderer?: MetricsRenderer | null;
   /** Told about every connection event, beside the built-in metrics and logs. @default none */
@@ -115,7 +122,11 @@ export class McpMonitor {
   constructor(options: McpMonitorOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.registry = options.registry === null ? undefined : (options.registry ?? new Registry());
-    this.tracker = new SessionTracker({ now: options.now, logger: this.logger });
+    this.tracker = new SessionTracker({
+      now: options.now,
+      logger: this.logger,
+      ...(options.tracerProvider === null ? {} : { spans: new OperationSpans(options.tracerProvider) }),
+    });
     this.history = new ConnectionHistory(options.historyLimit ?? 1000);
     this.clients = new RecentClients({ now: options.now });
     this.events = new ConnectionEventStream({ tracker: this.tracker, summaryIntervalMs: options.eventsSummaryIntervalMs, now: options.now });

@@ -9,7 +9,9 @@ import type {
   ConnectionKind,
   ConnectionMonitor,
   ConnectionStats,
+  OperationIds,
   OperationInfo,
+  OperationSpanSink,
   RejectReason,
   TransportKind,
   UpstreamFailure,
@@ -38,6 +40,8 @@ export interface SessionTrackerOptions {
   now?: () => number;
   /** Where a monitor that throws is reported. @default a silent logger */
   logger?: Logger;
+  /** Makes a server span for each operation (before the monitors see it, so the metrics' exemplar links it). @default none */
+  spans?: OperationSpanSink;
 }
 
 /** One open connection. Times are epoch milliseconds; ISO strings are made only when read. */
@@ -113,6 +117,7 @@ export class SessionTracker {
   private operationMonitors: readonly ConnectionMonitor[] = [];
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly spans: OperationSpanSink | undefined;
   private total = 0;
   private readonly open: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
   private readonly opened: Record<ConnectionKind, number> = { session: 0, subscription: 0 };
@@ -121,6 +126,7 @@ export class SessionTracker {
   constructor(options: SessionTrackerOptions = {}) {
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? silentLogger;
+    this.spans = options.spans;
   }
 
   /** Adds a monitor; the returned function removes it. */
@@ -160,7 +166,15 @@ export class SessionTracker {
   }
 
   /** A JSON-RPC request answered (a session's, or one that stood alone). */
-  recordOperation(operation: OperationInfo): void {
+  recordOperation(operation: OperationInfo, ids?: OperationIds): void {
+    if (this.spans !== undefined && ids !== undefined) {
+      try {
+        const span = this.spans.record(operation, ids);
+        if (span !== undefined) operation.trace = span;
+      } catch (error) {
+        this.logger.error({ err: error }, 'making the operation span failed; the operation is still counted');
+      }
+    }
     for (const monitor of this.operationMonitors) {
       try {
         monitor.onOperation?.(operation);

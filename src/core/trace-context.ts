@@ -4,9 +4,14 @@ export interface TraceRef {
   traceId: string;
   /** 16 lower-case hex digits: the client's span the request was sent from. */
   spanId: string;
+  /** The W3C trace flags (1: sampled); absent on a ref that came from no traceparent. */
+  flags?: number;
+  /** `_meta.tracestate` and `_meta.baggage` as the client sent them, when it did. */
+  state?: string;
+  baggage?: string;
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
@@ -20,9 +25,14 @@ export function traceOf(meta: Record<string, unknown> | undefined): TraceRef | u
   const value = meta?.traceparent;
   if (typeof value !== 'string' || value.length > 512) return undefined;
   const match = TRACEPARENT.exec(value);
-  if (!match || match[1] === 'ff' || (match[1] === '00' && match[4] !== undefined)) return undefined;
+  if (!match || match[1] === 'ff' || (match[1] === '00' && match[5] !== undefined)) return undefined;
   const traceId = match[2] as string;
   const spanId = match[3] as string;
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId };
+  const ref: TraceRef = { traceId, spanId, flags: Number.parseInt(match[4] as string, 16) };
+  const state = meta?.tracestate;
+  if (typeof state === 'string' && state.length <= 512) ref.state = state;
+  const baggage = meta?.baggage;
+  if (typeof baggage === 'string' && baggage.length <= 8192) ref.baggage = baggage;
+  return ref;
 }

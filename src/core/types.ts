@@ -144,6 +144,19 @@ export interface OperationInfo {
   trace?: TraceRef | undefined;
 }
 
+/** What a server span needs beyond an operation's facts: kept off OperationInfo, which monitors and logs see. */
+export interface OperationIds {
+  /** The JSON-RPC request id. */
+  requestId: string | number;
+  /** The 2025 session's id (Mcp-Session-Id, or the legacy transport's sessionId): on spans only, never on metrics or logs. */
+  sessionId?: string | undefined;
+}
+
+/** Makes the server span of an answered operation; returns its trace when it links one (the exemplar's). */
+export interface OperationSpanSink {
+  record(operation: OperationInfo, ids: OperationIds): TraceRef | undefined;
+}
+
 /** Counts and the open connections. */
 export interface ConnectionStats {
   /** Connections (sessions and listen streams) open now. */

@@ -4,7 +4,7 @@ import { OVERFLOW_LABEL } from '../core/label-cap.js';
 import { mcpMethod } from '../core/mcp-methods.js';
 import { traceOf, type TraceRef } from '../core/trace-context.js';
 import type { ToolCatalog } from '../core/tool-catalog.js';
-import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationInfo, type TransportKind } from '../core/types.js';
+import { OTHER_ERROR, UNKNOWN_CLIENT, type ClientFacts, type OperationIds, type OperationInfo, type TransportKind } from '../core/types.js';
 import { jsonRpcError } from '../transport/http-answers.js';
 import { errorTypeOf, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import type { JsonRpcMessage, McpTransport as Transport, RequestId, TransportSendOptions } from './transport-shape.js';
@@ -13,7 +13,7 @@ export { OTHER_ERROR, TOOL_ERROR } from '../core/types.js';
 
 /** Where a MonitoredTransport reports: a SessionTracker is one. */
 export interface OperationSink {
-  recordOperation(operation: OperationInfo): void;
+  recordOperation(operation: OperationInfo, ids?: OperationIds): void;
   /** The tools the server offers; tools/list answers add to it, tools/call names are looked up in it. */
   readonly tools: ToolCatalog;
 }
@@ -234,6 +234,6 @@ export class MonitoredTransport implements Transport {
       errorType: error,
       durationSeconds: (this.now() - pending.startedAt) / 1000,
       trace: pending.trace,
-    });
+    }, { requestId: pending.id, sessionId: this.inner.sessionId });
   }
 }

@@ -59,6 +59,8 @@ interface PendingOperation {
   startedAt: number;
   done: boolean;
   trace: TraceRef | undefined;
+  /** The 2025 session it came in (for its span only). */
+  sessionId: string | undefined;
 }
 
 /** What the monitor noted of a request before its answer. */
@@ -337,6 +339,8 @@ export class HttpExchangeMonitor {
     this.sessions.establish(sessionId, start);
     // The session's operations name its one facts object from now on (and so does this one).
     operation.client = start;
+    // Its span names the session it made, as a hosted server's does.
+    operation.sessionId = sessionId;
   }
 
   private pendingOf(message: JsonRpcLike, opened: OpenExchange): PendingOperation {
@@ -353,6 +357,7 @@ export class HttpExchangeMonitor {
       startedAt: opened.startedAt,
       done: false,
       trace: traceOf(message.params?._meta),
+      sessionId: opened.session === undefined ? undefined : opened.read.sessionId,
     };
   }
 
@@ -397,7 +402,7 @@ export class HttpExchangeMonitor {
       errorType,
       durationSeconds: (this.clock() - pending.startedAt) / 1000,
       trace: pending.trace,
-    });
+    }, { requestId: pending.id, sessionId: pending.sessionId });
   }
 }
 

@@ -20,9 +20,11 @@ const SPAN = '00f067aa0ba902b7';
 
 describe('trace context in _meta', () => {
   it('reads a W3C traceparent, and nothing malformed', () => {
-    expect(traceOf({ traceparent: `00-${TRACE}-${SPAN}-01` })).toEqual({ traceId: TRACE, spanId: SPAN });
+    expect(traceOf({ traceparent: `00-${TRACE}-${SPAN}-01` })).toEqual({ traceId: TRACE, spanId: SPAN, flags: 1 });
     // A later version is read the same way, with what it adds after the flags.
-    expect(traceOf({ traceparent: `01-${TRACE}-${SPAN}-00-more` })).toEqual({ traceId: TRACE, spanId: SPAN });
+    expect(traceOf({ traceparent: `01-${TRACE}-${SPAN}-00-more` })).toEqual({ traceId: TRACE, spanId: SPAN, flags: 0 });
+    // tracestate and baggage come along, as the client sent them.
+    expect(traceOf({ traceparent: `00-${TRACE}-${SPAN}-01`, tracestate: 'vendor=a', baggage: 'tenant=t1' })).toEqual({ traceId: TRACE, spanId: SPAN, flags: 1, state: 'vendor=a', baggage: 'tenant=t1' });
     for (const bad of [
       `00-${TRACE}-${SPAN}-01-more`,
       `ff-${TRACE}-${SPAN}-01`,

@@ -1,0 +1,80 @@
+import { createTraceState, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { VERSION } from '../version.js';
+import type { TraceRef } from '../core/trace-context.js';
+import type { OperationIds, OperationInfo, OperationSpanSink } from '../core/types.js';
+
+/** W3C baggage (`k=v;props,k2=v2`) as OpenTelemetry entries; anything malformed is left out. */
+function parseBaggage(text: string): Context {
+  const entries: Record<string, { value: string; metadata?: never }> = {};
+  for (const member of text.split(',')) {
+    const [pair = ''] = member.split(';');
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      entries[decodeURIComponent(pair.slice(0, at).trim())] = { value: decodeURIComponent(pair.slice(at + 1).trim()) };
+    } catch {
+      // A bad escape: that member is dropped, as the W3C rules allow.
+    }
+  }
+  return propagation.setBaggage(ROOT_CONTEXT, propagation.createBaggage(entries));
+}
+
+/** The client's context from `_meta` (traceparent, tracestate, baggage): the parent of the server span. */
+function parentOf(client: TraceRef | undefined): Context {
+  if (client === undefined) return ROOT_CONTEXT;
+  const base = client.baggage === undefined ? ROOT_CONTEXT : parseBaggage(client.baggage);
+  return trace.setSpanContext(base, {
+    traceId: client.traceId,
+    spanId: client.spanId,
+    traceFlags: client.flags ?? 0,
+    isRemote: true,
+    ...(client.state === undefined ? {} : { traceState: createTraceState(client.state) }),
+  });
+}
+
+/**
+ * A SERVER span for every answered MCP operation, by the OpenTelemetry MCP semantic
+ * conventions: named `{mcp.method.name} {target}` (the tool of a tools/call), parented on the
+ * context the client sent in `params._meta`, from the request's arrival to its answer. Made
+ * through `@opentelemetry/api` only: the provider given, or the global one (none registered:
+ * the API's no-op tracer, and nothing recorded). Spans are made once the answer is seen,
+ * with the times it was measured at, so a tool's own spans are not their children.
+ */
+export class OperationSpans implements OperationSpanSink {
+  private readonly tracer: Tracer;
+
+  constructor(provider?: TracerProvider) {
+    this.tracer = (provider ?? trace.getTracerProvider()).getTracer('mcp-exporter', VERSION);
+  }
+
+  /**
+   * Records the operation's span; returns the span's trace when it is sampled (the
+   * exemplar's link), or undefined (then the client's own trace, if any, stays the link).
+   */
+  record(operation: OperationInfo, ids: OperationIds): TraceRef | undefined {
+    const end = Date.now();
+    const attributes: Attributes = {
+      'mcp.method.name': operation.method,
+      'jsonrpc.request.id': String(ids.requestId),
+      'network.transport': operation.transport === 'stdio' ? 'pipe' : 'tcp',
+    };
+    if (operation.toolName !== '') attributes['gen_ai.tool.name'] = operation.toolName;
+    if (operation.protocolVersion !== '') attributes['mcp.protocol.version'] = operation.protocolVersion;
+    if (ids.sessionId !== undefined) attributes['mcp.session.id'] = ids.sessionId;
+    if (operation.errorType !== '') {
+      attributes['error.type'] = operation.errorType;
+      // A JSON-RPC error's code; a tool's own error (isError) and _OTHER have none.
+      if (/^-?\d+$/.test(operation.errorType)) attributes['rpc.response.status_code'] = operation.errorType;
+    }
+    const span = this.tracer.startSpan(
+      operation.toolName === '' ? operation.method : `${operation.method} ${operation.toolName}`,
+      { kind: SpanKind.SERVER, startTime: end - operation.durationSeconds * 1000, attributes },
+      parentOf(operation.trace),
+    );
+    if (operation.errorType !== '') span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end(end);
+    // The no-op tracer hands back the client's own context (or an invalid one): no span of ours.
+    const made = span.spanContext();
+    return (made.traceFlags & 1) === 1 && made.spanId !== operation.trace?.spanId ? { traceId: made.traceId, spanId: made.spanId } : undefined;
+  }
+}
