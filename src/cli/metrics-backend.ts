@@ -81,7 +81,7 @@ export async function setUpMetricsBackend(backend: MetricsBackend, env: Env, ver
     if (ignored.length > 0) {
       logger.warn(
         { event: 'otlp_ignored', variables: ignored },
-        `${ignored.join(', ')} ignored: the prom-client backend pushes no OTLP; use --metrics-backend otel (MCP_METRICS_BACKEND=otel) to push metrics over OTLP`,
+        `${ignored.join(', ')} ignored for metrics: the prom-client backend pushes no metrics over OTLP; use --metrics-backend otel (MCP_METRICS_BACKEND=otel) to push them`,
       );
     }
     return { registry: processRegistry, monitors: [], metricsRenderer: undefined, shutdown: async () => {} };

@@ -1,7 +1,7 @@
 import { SettingError } from './settings.js';
 
 /**
- * The OTEL_* environment of `serve --metrics-backend otel`, read as the OpenTelemetry SDK
+ * The OTEL_* environment of `serve --metrics-backend otel` and of traces, read as the OpenTelemetry SDK
  * environment specification says, checked before any SDK package is loaded. Values are
  * never logged or echoed when they may hold a credential (headers; URLs with user info).
  */
@@ -122,17 +122,59 @@ function exportInterval(env: Env): number {
 }
 
 /** The generic endpoint with the signal's path appended, as OTLP/HTTP exporters do. */
-function withMetricsPath(base: URL): URL {
+function withPath(base: URL, path: '/v1/metrics' | '/v1/traces'): URL {
   const url = new URL(base.href);
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/metrics`;
+  url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
   return url;
 }
 
-/** The variables that ask for OTLP, by name: what the prom-client backend warns it ignores. */
+/** The variables that ask for OTLP metrics, by name: what the prom-client backend warns it ignores for metrics (the generic endpoint still carries spans). */
 export function otlpVariables(env: Env): string[] {
   const names = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'].filter((name) => set(env, name) !== undefined);
   if (set(env, 'OTEL_METRICS_EXPORTER')?.split(',').some((name) => name.trim() === 'otlp')) names.push('OTEL_METRICS_EXPORTER');
   return names;
+}
+
+/** service.name, service.version, and OTEL_RESOURCE_ATTRIBUTES; OTEL_SERVICE_NAME wins over a service.name there, as the specification says. */
+function resourceOf(env: Env, version: string): Record<string, string> {
+  const resourceRaw = set(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  const serviceName = set(env, 'OTEL_SERVICE_NAME');
+  return {
+    'service.name': 'mcp-exporter',
+    'service.version': version,
+    ...(resourceRaw === undefined ? {} : parseResourceAttributes(resourceRaw)),
+    ...(serviceName === undefined ? {} : { 'service.name': serviceName }),
+  };
+}
+
+/** Where and how spans are pushed, and the resource they carry. */
+export interface TracesEnvironment {
+  warnings: string[];
+  resource: Record<string, string>;
+  /** OTLP push of spans: when OTEL_TRACES_EXPORTER is otlp or, unset, an endpoint is set. */
+  otlp: { protocol: OtlpProtocol; url: URL } | undefined;
+}
+
+/**
+ * The OTEL_* environment of traces (both metrics backends): OTEL_TRACES_EXPORTER (otlp or
+ * none; unset: otlp when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set), the traces endpoint (or the generic one with /v1/traces), the protocol. Throws
+ * SettingError (one line, naming the variable).
+ */
+export function readTracesEnvironment(env: Env, version: string): TracesEnvironment {
+  const warnings: string[] = [];
+  if (specBoolean(env, 'OTEL_SDK_DISABLED', warnings)) return { warnings, resource: {}, otlp: undefined };
+  const exporter = set(env, 'OTEL_TRACES_EXPORTER');
+  if (exporter !== undefined && exporter !== 'otlp' && exporter !== 'none') throw new SettingError(`OTEL_TRACES_EXPORTER: "${exporter}" is not one of otlp, none`);
+  const tracesEndpoint = endpoint(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const genericEndpoint = endpoint(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const chosen = protocol(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? protocol(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
+  const wanted = exporter === undefined ? tracesEndpoint !== undefined || genericEndpoint !== undefined : exporter === 'otlp';
+  if (!wanted) return { warnings, resource: resourceOf(env, version), otlp: undefined };
+  const grpc = chosen === 'grpc';
+  const url =
+    tracesEndpoint ?? (genericEndpoint && (grpc ? genericEndpoint : withPath(genericEndpoint, '/v1/traces'))) ?? new URL(grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
+  return { warnings, resource: resourceOf(env, version), otlp: { protocol: chosen, url } };
 }
 
 /** Reads and checks the OTEL_* environment. Throws SettingError (one line, naming the variable). */
@@ -141,15 +183,7 @@ export function readOtelEnvironment(env: Env, version: string): OtelEnvironment 
   if (specBoolean(env, 'OTEL_SDK_DISABLED', warnings)) {
     return { disabled: true, warnings, resource: {}, prometheus: false, otlp: undefined };
   }
-  const resourceRaw = set(env, 'OTEL_RESOURCE_ATTRIBUTES');
-  const serviceName = set(env, 'OTEL_SERVICE_NAME');
-  const resource = {
-    'service.name': 'mcp-exporter',
-    'service.version': version,
-    ...(resourceRaw === undefined ? {} : parseResourceAttributes(resourceRaw)),
-    // The specification: OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES.
-    ...(serviceName === undefined ? {} : { 'service.name': serviceName }),
-  };
+  const resource = resourceOf(env, version);
 
   const metricsEndpoint = endpoint(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   const genericEndpoint = endpoint(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
@@ -165,7 +199,7 @@ export function readOtelEnvironment(env: Env, version: string): OtelEnvironment 
     const grpc = chosen === 'grpc';
     const url =
       metricsEndpoint ??
-      (genericEndpoint && (grpc ? genericEndpoint : withMetricsPath(genericEndpoint))) ??
+      (genericEndpoint && (grpc ? genericEndpoint : withPath(genericEndpoint, '/v1/metrics'))) ??
       new URL(grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics');
     otlp = { protocol: chosen, url, intervalMs: exportInterval(env) };
   }

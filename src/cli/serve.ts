@@ -11,6 +11,7 @@ import { UpstreamWatch, type CheckResult } from '../proxy/upstream-watch.js';
 import { listFactoryTools, startMonitoredServer, type MonitoredServerOptions } from '../server.js';
 import { BoundedEventStore } from '../sdk-v1/event-store.js';
 import { setUpMetricsBackend, type BackendSetup } from './metrics-backend.js';
+import { setUpTracing, type TracingSetup } from './tracing.js';
 import { SettingError, type Settings } from './settings.js';
 
 /**
@@ -31,10 +32,12 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
   // Synchronous writes: the lines of a shutdown reach stdout in order, before the process exits.
   const logger = pino({ level: settings.logLevel, base: { service: 'mcp-exporter' } }, pino.destination({ dest: 1, sync: true }));
   let backend: BackendSetup | undefined;
+  let tracing: TracingSetup | undefined;
   try {
     backend = settings.monitoring
       ? await setUpMetricsBackend(settings.metricsBackend, process.env, version, logger, { clientNames: settings.clientNames })
       : undefined;
+    tracing = settings.monitoring ? await setUpTracing(process.env, version, logger, settings.metricsBackend !== 'otel') : undefined;
   } catch (error) {
     if (error instanceof SettingError) {
       process.stderr.write(`mcp-exporter: ${error.message}\n`);
@@ -54,6 +57,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
       adminRoutes: settings.monitoring,
       registry: backend?.registry ?? null,
       monitor: backend?.monitors,
+      tracerProvider: tracing?.tracerProvider ?? null,
       metricsRenderer: backend?.metricsRenderer,
       logger,
       ipMasking: settings.ipMasking,
@@ -129,7 +133,7 @@ export async function runServe(settings: Settings, version: string, proxy: Proxy
     logger.info({ event: 'shutdown', signal, openSessions: open }, 'closing every session, then exiting');
     running
       .close()
-      .then(() => backend?.shutdown())
+      .then(() => Promise.all([backend?.shutdown(), tracing?.shutdown()]))
       .then(() => {
         logger.info({ event: 'stopped', sessionsClosed: open, sessionsTotal: running.tracker.totalCount }, 'stopped');
         process.exit(0);

@@ -339,7 +339,7 @@ describe('the OTEL_* settings of serve', () => {
     expect(warned.map((line) => [line.event, line.msg])).toEqual([
       [
         'otlp_ignored',
-        'OTEL_EXPORTER_OTLP_ENDPOINT ignored: the prom-client backend pushes no OTLP; use --metrics-backend otel (MCP_METRICS_BACKEND=otel) to push metrics over OTLP',
+        'OTEL_EXPORTER_OTLP_ENDPOINT ignored for metrics: the prom-client backend pushes no metrics over OTLP; use --metrics-backend otel (MCP_METRICS_BACKEND=otel) to push them',
       ],
     ]);
     expect(`${JSON.stringify(cli.lines)}${cli.stderr()}`).not.toContain(SECRET);

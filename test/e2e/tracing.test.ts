@@ -7,11 +7,14 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler, McpServer as ModernServer } from '@modelcontextprotocol/server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApp } from '../../examples/express-sessions.js';
 import { McpMonitor } from '../../src/monitor.js';
 import type { MonitoredServer } from '../../src/server.js';
@@ -127,6 +130,34 @@ describe('a SERVER span for every operation', () => {
     const base = await listen(createServer(createApp(monitor)));
     const sessionId = await traffic(`${base}/mcp`);
     expect(exporter.getFinishedSpans().map(view)).toEqual(expected(sessionId, '2025-11-25', 'other'));
+  });
+
+  it('nodeHandler around an SDK v2 createMcpHandler, 2026-07-28 requests: no session id, the version each request names', async () => {
+    const monitor = new McpMonitor({ tracerProvider });
+    closers.push(() => monitor.close());
+    const handler = createMcpHandler(() => {
+      const server = new ModernServer({ name: 'v2', version: '1.0.0' });
+      server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({ content: [{ type: 'text', text }] }));
+      return server;
+    });
+    const mcp = monitor.nodeHandler(handler);
+    const base = await listen(createServer((req, res) => void mcp(req, res)));
+    const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
+    await client.callTool({ name: 'echo', arguments: { text: 'hi' }, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
+    await client.close();
+    const common = { 'mcp.protocol.version': '2026-07-28', 'network.transport': 'tcp' };
+    expect(exporter.getFinishedSpans().map(view)).toEqual([
+      { name: 'server/discover', kind: SERVER, status: 0, parent: undefined, trace: 'new', attributes: { 'mcp.method.name': 'server/discover', 'jsonrpc.request.id': 'server-discover-probe-1', ...common } },
+      {
+        name: 'tools/call echo',
+        kind: SERVER,
+        status: 0,
+        parent: CLIENT_SPAN,
+        trace: TRACE,
+        attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'jsonrpc.request.id': '0', ...common },
+      },
+    ]);
   });
 
   it("links the latency exemplar to the server span (not the client's), also when the client sent no trace", async () => {
