@@ -34,7 +34,7 @@ function containerPort(name: string): number {
   if (flag >= 0) return Number(command[flag + 1]);
   // The load balancer listens where deploy/haproxy/haproxy.cfg binds.
   const haproxy = Number(/^\s*bind :(\d+)$/m.exec(readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8'))?.[1]);
-  const defaults: Record<string, number> = { prometheus: 9090, alertmanager: 9093, grafana: 3000, haproxy };
+  const defaults: Record<string, number> = { prometheus: 9090, alertmanager: 9093, grafana: 3000, haproxy, jaeger: 16686 };
   const image = (service.image ?? '').split('/').pop()?.split(':')[0] ?? '';
   const port = defaults[image];
   if (port === undefined) throw new Error(`no known port for ${name}`);
@@ -49,7 +49,21 @@ function expectTarget(target: string): void {
 
 describe('docker-compose stack', () => {
   it('has the services the operator view needs', () => {
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'exporter-1', 'exporter-2', 'grafana', 'load-balancer', 'loadgen', 'prometheus']);
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'exporter-1', 'exporter-2', 'grafana', 'jaeger', 'load-balancer', 'loadgen', 'prometheus']);
+  });
+
+  it("sends the exporters' spans to Jaeger, and links Grafana's exemplars to it", () => {
+    // Jaeger v2 takes OTLP/HTTP on 4318; its UI and query API (Grafana's datasource) on 16686.
+    for (const name of ['exporter-1', 'exporter-2']) expect(services[name]?.environment?.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, name).toBe('http://jaeger:4318/v1/traces');
+    const datasources = read('grafana/provisioning/datasources/prometheus.yml') as {
+      datasources: { type: string; uid: string; url: string; jsonData?: { exemplarTraceIdDestinations?: { name: string; datasourceUid: string }[] } }[];
+    };
+    const jaeger = datasources.datasources.find((d) => d.type === 'jaeger');
+    expect(jaeger?.url).toBe('http://jaeger:16686');
+    expectTarget(new URL(jaeger?.url ?? '').host);
+    const prometheus = datasources.datasources.find((d) => d.type === 'prometheus');
+    // The exemplars' label is trace_id (src/metrics/exemplars.ts writes it so).
+    expect(prometheus?.jsonData?.exemplarTraceIdDestinations).toEqual([{ name: 'trace_id', datasourceUid: jaeger?.uid }]);
   });
 
   it('puts the load balancer in front of the replicas with the shipped HAProxy configuration, and the replicas trust its address', () => {
