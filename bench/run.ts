@@ -104,6 +104,8 @@ const V1_HTTP = (name = 'bare SDK v1 on node:http'): Contender => APP(name, 'v1-
 const V1_EXPRESS = (name = 'bare SDK v1 in express'): Contender => APP(name, 'v1-express.mjs', ['none']);
 const V2 = (name = 'bare SDK v2'): Contender => APP(name, 'v2.mjs', ['none']);
 const MIDDLEWARE_HTTP = (backend: Backend): Contender => APP(`middleware() on node:http (${backend})`, 'v1-http.mjs', [flag(backend)]);
+/** The middleware with spans off (`tracerProvider: null`): beside the default row, what making spans costs with no tracer provider registered. */
+const MIDDLEWARE_HTTP_NO_SPANS = APP('middleware() on node:http (prom-client, tracerProvider: null)', 'v1-http.mjs', ['prom-nospans']);
 const MIDDLEWARE_EXPRESS = (backend: Backend): Contender => APP(`middleware() in express (${backend})`, 'v1-express.mjs', [flag(backend)]);
 const NODE_HANDLER = (backend: Backend): Contender => APP(`nodeHandler (${backend})`, 'v2.mjs', [flag(backend), 'nodeHandler']);
 const HANDLER = (backend: Backend): Contender => APP(`handler + toNodeHandler (${backend})`, 'v2.mjs', [flag(backend), 'handler']);
@@ -162,7 +164,7 @@ const COMPARISONS: Comparison[] = [
     traffic: { kind: 'calls', shape: 'session' },
     bare: V1_HTTP(),
     control: V1_HTTP('bare SDK v1 on node:http (again)'),
-    monitored: [...each(MIDDLEWARE_HTTP), ...each(HOSTED), ...each(SERVE)],
+    monitored: [...each(MIDDLEWARE_HTTP), MIDDLEWARE_HTTP_NO_SPANS, ...each(HOSTED), ...each(SERVE)],
   },
   {
     name: 'v1-express',

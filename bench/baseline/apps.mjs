@@ -3,7 +3,7 @@
 // tells the bench the port.
 const MONITOR = new URL('../../dist-bench/bench/servers/monitor-for.js', import.meta.url);
 
-/** `none` (the app as its user runs it), `prom` or `otel`: from the command line. */
+/** `none` (the app as its user runs it), `prom`, `prom-nospans` or `otel`: from the command line. */
 export const backend = process.argv[2] ?? 'none';
 
 /** The monitor for `backend`, or undefined for the bare app. */

@@ -184,6 +184,18 @@ export class SessionTracker {
     }
   }
 
+  /**
+   * A span only, for what is no operation the metrics count: a listen stream, from its
+   * request to its end. Nothing when no span sink was given.
+   */
+  span(operation: OperationInfo, ids: OperationIds): void {
+    try {
+      this.spans?.record(operation, ids);
+    } catch (error) {
+      this.logger.error({ err: error }, 'making a span failed');
+    }
+  }
+
   /** Ends a connection once; later calls for the same id return undefined and change nothing. */
   close(id: string, reason: CloseReason): ClosedConnectionInfo | undefined {
     const record = this.connections.get(id);

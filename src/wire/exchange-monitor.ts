@@ -100,7 +100,7 @@ export class HttpExchangeMonitor {
     const now = options.now ?? Date.now;
     const idleTimeoutMs = options.sessionIdleTimeoutMs ?? 1_800_000;
     this.sessions = new WireSessions({ tracker: this.tracker, idleTimeoutMs, now, endSession: options.endSession });
-    this.listens = new ListenStreams(this.tracker);
+    this.listens = new ListenStreams(this.tracker, this.clock);
     this.stateless = new StatelessClients({ now, windowMs: idleTimeoutMs > 0 ? idleTimeoutMs : undefined });
   }
 
@@ -241,7 +241,7 @@ export class HttpExchangeMonitor {
       case 'listen': {
         const only = read.requests[0] as JsonRpcLike;
         const { client, protocolVersion } = this.clientOf(only, opened);
-        return this.listens.follow(client, protocolVersion);
+        return this.listens.follow(client, protocolVersion, { id: only.id as string | number, startedAt: opened.startedAt, trace: traceOf(only.params?._meta) });
       }
       case 'client_gone':
         for (const message of read.requests) if (message.method !== 'subscriptions/listen') this.record(this.pendingOf(message, opened), OTHER_ERROR);

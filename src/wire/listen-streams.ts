@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
+import type { TraceRef } from '../core/trace-context.js';
 import type { ClientFacts, CloseReason } from '../core/types.js';
 import type { BodyWatch } from './exchange.js';
 
@@ -15,14 +16,21 @@ export class ListenStreams {
   /** Resolves closeAll's wait when the last stream ends. */
   private drained: (() => void) | undefined;
 
-  constructor(private readonly tracker: SessionTracker) {}
+  constructor(
+    private readonly tracker: SessionTracker,
+    /** Monotonic milliseconds, the clock the request's start was read on. */
+    private readonly clock: () => number,
+  ) {}
 
   get size(): number {
     return this.open.size;
   }
 
-  /** A listen stream whose answer just started: the watch that follows it to its end. */
-  follow(client: ClientFacts, protocolVersion: string): BodyWatch {
+  /**
+   * A listen stream whose answer just started: the watch that follows it to its end, when
+   * its span (the listen request's, `request`) ends too.
+   */
+  follow(client: ClientFacts, protocolVersion: string, request: { id: string | number; startedAt: number; trace: TraceRef | undefined }): BodyWatch {
     const start: ConnectionStart = {
       id: randomBytes(6).toString('hex'),
       kind: 'subscription',
@@ -45,6 +53,19 @@ export class ListenStreams {
       end: () => {
         if (cut) this.open.delete(cut);
         this.tracker.close(start.id, this.closing ? 'server_shutdown' : reason);
+        this.tracker.span(
+          {
+            transport: 'streamable_http',
+            method: 'subscriptions/listen',
+            toolName: '',
+            protocolVersion,
+            client,
+            errorType: '',
+            durationSeconds: (this.clock() - request.startedAt) / 1000,
+            trace: request.trace,
+          },
+          { requestId: request.id },
+        );
         if (this.open.size === 0) this.drained?.();
       },
     };

@@ -9,16 +9,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, McpServer as ModernServer } from '@modelcontextprotocol/server';
+import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../../examples/express-sessions.js';
+import { createDemoServer } from '../../src/demo/demo-server.js';
 import { McpMonitor } from '../../src/monitor.js';
 import type { MonitoredServer } from '../../src/server.js';
 import { startDemo } from '../helpers.js';
+import { eventually } from '../prometheus-process.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
@@ -132,7 +136,7 @@ describe('a SERVER span for every operation', () => {
     expect(exporter.getFinishedSpans().map(view)).toEqual(expected(sessionId, '2025-11-25', 'other'));
   });
 
-  it('nodeHandler around an SDK v2 createMcpHandler, 2026-07-28 requests: no session id, the version each request names', async () => {
+  it('nodeHandler around an SDK v2 createMcpHandler, 2026-07-28 requests: no session id, the version each request names; a listen stream is a span for its life', async () => {
     const monitor = new McpMonitor({ tracerProvider });
     closers.push(() => monitor.close());
     const handler = createMcpHandler(() => {
@@ -145,7 +149,11 @@ describe('a SERVER span for every operation', () => {
     const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
     await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
     await client.callTool({ name: 'echo', arguments: { text: 'hi' }, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
+    // A listen stream: its span lasts from the request to the stream's end.
+    const subscription = await client.listen({ toolsListChanged: true });
+    await subscription.close();
     await client.close();
+    await eventually('the listen span', async () => (exporter.getFinishedSpans().length === 3 ? true : undefined));
     const common = { 'mcp.protocol.version': '2026-07-28', 'network.transport': 'tcp' };
     expect(exporter.getFinishedSpans().map(view)).toEqual([
       { name: 'server/discover', kind: SERVER, status: 0, parent: undefined, trace: 'new', attributes: { 'mcp.method.name': 'server/discover', 'jsonrpc.request.id': 'server-discover-probe-1', ...common } },
@@ -157,6 +165,22 @@ describe('a SERVER span for every operation', () => {
         trace: TRACE,
         attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'jsonrpc.request.id': '0', ...common },
       },
+      { name: 'subscriptions/listen', kind: SERVER, status: 0, parent: undefined, trace: 'new', attributes: { 'mcp.method.name': 'subscriptions/listen', 'jsonrpc.request.id': 'listen:0', ...common } },
+    ]);
+  });
+
+  it('monitor.stdio(): network.transport pipe, no session id', async () => {
+    const monitor = new McpMonitor({ tracerProvider });
+    closers.push(() => monitor.close());
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await createDemoServer().connect(monitor.stdio(serverSide, new PassThrough()));
+    const client = new Client({ name: 'stdio-client', version: '1.0.0' });
+    await client.connect(clientSide);
+    await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
+    await client.close();
+    expect(exporter.getFinishedSpans().map((span) => [span.name, span.attributes['network.transport'], span.attributes['mcp.session.id'], span.attributes['mcp.protocol.version']])).toEqual([
+      ['initialize', 'pipe', undefined, '2025-11-25'],
+      ['tools/call echo', 'pipe', undefined, '2025-11-25'],
     ]);
   });
 
