@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, McpServer as ModernServer } from '@modelcontextprotocol/server';
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -166,6 +167,31 @@ describe('a SERVER span for every operation', () => {
         attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'jsonrpc.request.id': '0', ...common },
       },
       { name: 'subscriptions/listen', kind: SERVER, status: 0, parent: undefined, trace: 'new', attributes: { 'mcp.method.name': 'subscriptions/listen', 'jsonrpc.request.id': 'listen:0', ...common } },
+    ]);
+  });
+
+  it('handler() under toNodeHandler: the same span for a traced call', async () => {
+    const monitor = new McpMonitor({ tracerProvider });
+    closers.push(() => monitor.close());
+    const handler = createMcpHandler(() => {
+      const server = new ModernServer({ name: 'v2', version: '1.0.0' });
+      server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({ content: [{ type: 'text', text }] }));
+      return server;
+    });
+    const base = await listen(createServer(toNodeHandler(monitor.handler(handler))));
+    const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
+    await client.callTool({ name: 'echo', arguments: { text: 'hi' }, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
+    await client.close();
+    expect(exporter.getFinishedSpans().map(view).filter((span) => span.name === 'tools/call echo')).toEqual([
+      {
+        name: 'tools/call echo',
+        kind: SERVER,
+        status: 0,
+        parent: CLIENT_SPAN,
+        trace: TRACE,
+        attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'echo', 'jsonrpc.request.id': '0', 'mcp.protocol.version': '2026-07-28', 'network.transport': 'tcp' },
+      },
     ]);
   });
 
