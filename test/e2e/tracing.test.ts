@@ -106,6 +106,21 @@ function expected(sessionId: string, version: string, failTool = 'fail'): Record
   ];
 }
 
+/** An SDK v2 createMcpHandler with an `echo` tool. */
+const echoHandler = () =>
+  createMcpHandler(() => {
+    const server = new ModernServer({ name: 'v2', version: '1.0.0' });
+    server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({ content: [{ type: 'text', text }] }));
+    return server;
+  });
+
+/** A 2026-07-28 client (SDK v2, pinned) of the server at `base`. */
+async function modernClient(base: string): Promise<ModernClient> {
+  const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
+  return client;
+}
+
 async function listen(server: Server): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -140,15 +155,10 @@ describe('a SERVER span for every operation', () => {
   it('nodeHandler around an SDK v2 createMcpHandler, 2026-07-28 requests: no session id, the version each request names; a listen stream is a span for its life', async () => {
     const monitor = new McpMonitor({ tracerProvider });
     closers.push(() => monitor.close());
-    const handler = createMcpHandler(() => {
-      const server = new ModernServer({ name: 'v2', version: '1.0.0' });
-      server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({ content: [{ type: 'text', text }] }));
-      return server;
-    });
+    const handler = echoHandler();
     const mcp = monitor.nodeHandler(handler);
     const base = await listen(createServer((req, res) => void mcp(req, res)));
-    const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-    await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
+    const client = await modernClient(base);
     await client.callTool({ name: 'echo', arguments: { text: 'hi' }, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
     // A listen stream: its span lasts from the request to the stream's end.
     const subscription = await client.listen({ toolsListChanged: true });
@@ -173,14 +183,9 @@ describe('a SERVER span for every operation', () => {
   it('handler() under toNodeHandler: the same span for a traced call', async () => {
     const monitor = new McpMonitor({ tracerProvider });
     closers.push(() => monitor.close());
-    const handler = createMcpHandler(() => {
-      const server = new ModernServer({ name: 'v2', version: '1.0.0' });
-      server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({ content: [{ type: 'text', text }] }));
-      return server;
-    });
+    const handler = echoHandler();
     const base = await listen(createServer(toNodeHandler(monitor.handler(handler))));
-    const client = new ModernClient({ name: 'modern-client', version: '2.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-    await client.connect(new ModernTransport(new URL(`${base}/mcp`)));
+    const client = await modernClient(base);
     await client.callTool({ name: 'echo', arguments: { text: 'hi' }, _meta: { traceparent: `00-${TRACE}-${CLIENT_SPAN}-01` } });
     await client.close();
     expect(exporter.getFinishedSpans().map(view).filter((span) => span.name === 'tools/call echo')).toEqual([
