@@ -48,6 +48,7 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     expect(servers('v1-http')).toEqual([
       'middleware() on node:http (prom-client)',
       'middleware() on node:http (otel)',
+      'middleware() on node:http (prom-client, tracerProvider: null)',
       'startMonitoredServer (prom-client)',
       'startMonitoredServer (otel)',
       'serve (prom-client)',
@@ -84,8 +85,8 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     expect(run.stderr).toContain('a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');
     expect(run.stderr).toContain('v1-http start 1/1: bare ');
     expect(run.stderr).toContain(`written: ${out}`);
-    // 6 on node:http, 2 in express, 3 churning sessions, 2 x 4 on the SDK v2: 3 targets each; 4 proxies: 1 each.
-    expect(run.stderr).toContain('summary: smoke run, 61 targets not judged\n');
+    // 7 on node:http, 2 in express, 3 churning sessions, 2 x 4 on the SDK v2: 3 targets each; 4 proxies: 1 each.
+    expect(run.stderr).toContain('summary: smoke run, 64 targets not judged\n');
   });
 
   it('refuses a bad option with one line and exit code 2, and lists every option under --help', () => {
