@@ -121,9 +121,16 @@ function exportInterval(env: Env): number {
   return value;
 }
 
-/** The generic endpoint with the signal's path appended, as OTLP/HTTP exporters do. */
-function withPath(base: URL, path: '/v1/metrics' | '/v1/traces'): URL {
-  const url = new URL(base.href);
+/**
+ * Where a signal is pushed: its own endpoint as it is; else the generic one, with the
+ * signal's path appended over HTTP (as OTLP/HTTP exporters do); else the default port.
+ */
+function signalUrl(own: URL | undefined, generic: URL | undefined, protocol: OtlpProtocol, path: '/v1/metrics' | '/v1/traces'): URL {
+  if (own !== undefined) return own;
+  const grpc = protocol === 'grpc';
+  if (generic === undefined) return new URL(grpc ? 'http://localhost:4317' : `http://localhost:4318${path}`);
+  if (grpc) return generic;
+  const url = new URL(generic.href);
   url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
   return url;
 }
@@ -171,10 +178,7 @@ export function readTracesEnvironment(env: Env, version: string): TracesEnvironm
   const chosen = protocol(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? protocol(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
   const wanted = exporter === undefined ? tracesEndpoint !== undefined || genericEndpoint !== undefined : exporter === 'otlp';
   if (!wanted) return { warnings, resource: resourceOf(env, version), otlp: undefined };
-  const grpc = chosen === 'grpc';
-  const url =
-    tracesEndpoint ?? (genericEndpoint && (grpc ? genericEndpoint : withPath(genericEndpoint, '/v1/traces'))) ?? new URL(grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
-  return { warnings, resource: resourceOf(env, version), otlp: { protocol: chosen, url } };
+  return { warnings, resource: resourceOf(env, version), otlp: { protocol: chosen, url: signalUrl(tracesEndpoint, genericEndpoint, chosen, '/v1/traces') } };
 }
 
 /** Reads and checks the OTEL_* environment. Throws SettingError (one line, naming the variable). */
@@ -196,12 +200,7 @@ export function readOtelEnvironment(env: Env, version: string): OtelEnvironment 
   const prometheus = exporters ? exporters.has('prometheus') : true;
   let otlp: OtlpSettings | undefined;
   if (wantsOtlp) {
-    const grpc = chosen === 'grpc';
-    const url =
-      metricsEndpoint ??
-      (genericEndpoint && (grpc ? genericEndpoint : withPath(genericEndpoint, '/v1/metrics'))) ??
-      new URL(grpc ? 'http://localhost:4317' : 'http://localhost:4318/v1/metrics');
-    otlp = { protocol: chosen, url, intervalMs: exportInterval(env) };
+    otlp = { protocol: chosen, url: signalUrl(metricsEndpoint, genericEndpoint, chosen, '/v1/metrics'), intervalMs: exportInterval(env) };
   }
   return { disabled: false, warnings, resource, prometheus, otlp };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { ToolCatalog } from './tool-catalog.js';
+import type { TraceRef } from './trace-context.js';
 import type {
   ClientFacts,
   ClosedConnectionInfo,
@@ -167,13 +168,9 @@ export class SessionTracker {
 
   /** A JSON-RPC request answered (a session's, or one that stood alone). */
   recordOperation(operation: OperationInfo, ids?: OperationIds): void {
-    if (this.spans !== undefined && ids !== undefined) {
-      try {
-        const span = this.spans.record(operation, ids);
-        if (span !== undefined) operation.trace = span;
-      } catch (error) {
-        this.logger.error({ err: error }, 'making the operation span failed; the operation is still counted');
-      }
+    if (ids !== undefined) {
+      const span = this.span(operation, ids);
+      if (span !== undefined) operation.trace = span;
     }
     for (const monitor of this.operationMonitors) {
       try {
@@ -185,14 +182,17 @@ export class SessionTracker {
   }
 
   /**
-   * A span only, for what is no operation the metrics count: a listen stream, from its
-   * request to its end. Nothing when no span sink was given.
+   * The span of an operation (recordOperation makes it before the monitors see the
+   * operation, so the metrics' exemplar links it), or of what is no operation the metrics
+   * count: a listen stream, from its request to its end. Nothing without a span sink.
    */
-  span(operation: OperationInfo, ids: OperationIds): void {
+  span(operation: OperationInfo, ids: OperationIds): TraceRef | undefined {
+    if (this.spans === undefined) return undefined;
     try {
-      this.spans?.record(operation, ids);
+      return this.spans.record(operation, ids);
     } catch (error) {
-      this.logger.error({ err: error }, 'making a span failed');
+      this.logger.error({ err: error }, 'making a span failed; the operation is still counted');
+      return undefined;
     }
   }
 

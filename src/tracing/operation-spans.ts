@@ -1,11 +1,11 @@
-import { createTraceState, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { createTraceState, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type BaggageEntry, type Context, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { VERSION } from '../version.js';
 import type { TraceRef } from '../core/trace-context.js';
 import type { OperationIds, OperationInfo, OperationSpanSink } from '../core/types.js';
 
 /** W3C baggage (`k=v;props,k2=v2`) as OpenTelemetry entries; anything malformed is left out. */
 function parseBaggage(text: string): Context {
-  const entries: Record<string, { value: string; metadata?: never }> = {};
+  const entries: Record<string, BaggageEntry> = {};
   for (const member of text.split(',')) {
     const [pair = ''] = member.split(';');
     const at = pair.indexOf('=');
