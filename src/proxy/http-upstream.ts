@@ -1,14 +1,13 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
+import type { ResponseHead } from './http1-response.js';
+import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
 
-/** How long a connection to the upstream may take to open. */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** How long a check waits for the upstream's answer. */
 const CHECK_TIMEOUT_MS = 5000;
 const CHECK_CLIENT = { name: 'mcp-exporter-check', version: '1' };
@@ -19,6 +18,8 @@ const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'trailer']);
 /** Response headers of one hop, when the body's bytes pass unchanged (relay). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
+/** A header name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export interface HttpUpstreamOptions {
   /** The upstream's MCP endpoint. */
@@ -37,12 +38,13 @@ export interface HttpUpstreamOptions {
 export class HttpUpstream implements FetchHandler, NodeRelay {
   private readonly extra: [string, string][];
   /** Where requests go, as node:http's request options. */
-  private readonly target: { protocol: string; hostname: string; port: string; path: string };
+  private readonly target: { path: string };
   /** Client headers the proxy sets itself: its own upstream headers, and accept-encoding. */
   private readonly replaced: ReadonlySet<string>;
   /** Connections to the upstream, kept open between requests. */
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
+  private readonly pool: UpstreamPool;
+  /** The request head's lines the proxy writes itself: the upstream's Host, its own headers, identity encoding. */
+  private readonly fixed: string;
   /** Told what each relayed request found of the upstream: set once the monitor is there. */
   watch: UpstreamWatch | undefined;
   /** The exchanges being relayed now, each by the way to end it with an answer at shutdown. */
@@ -51,39 +53,37 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
     this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
-    const tls = options.url.protocol === 'https:';
-    this.agent = tls ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
-    this.send = tls ? httpsRequest : httpRequest;
-    // Given as plain options, not as the URL: node:http turns a URL into an object of null
-    // prototype (a slow dictionary for V8) on every request.
+    for (const [name, value] of this.extra) {
+      if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
+    }
     const url = options.url;
-    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port, path: `${url.pathname}${url.search}` };
+    const tls = url.protocol === 'https:';
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.target = { path: `${url.pathname}${url.search}` };
+    this.pool = new UpstreamPool({ hostname, port: url.port === '' ? (tls ? 443 : 80) : Number(url.port), tls });
+    this.fixed = `host: ${url.host}\r\n${this.extra.map(([name, value]) => `${name}: ${value}\r\n`).join('')}accept-encoding: identity\r\n`;
   }
 
   /**
-   * Relays one request on node:http streams: sent upstream with the client's headers (less
-   * those of one hop) and the body as the client sent it, answered with the upstream's
-   * status, headers and bytes unchanged, back-pressure kept both ways. An upstream that
-   * cannot be reached is the same 502 fetch() gives; a client that leaves aborts the
-   * request upstream. Resolves when the exchange is over.
+   * Relays one request: sent upstream with the client's headers (less those of one hop) and
+   * the body as the client sent it, answered with the upstream's status, headers and bytes
+   * unchanged, back-pressure kept both ways. What arrives in one read from the upstream goes
+   * to the client in one write; an event stream's head goes at once even with no event yet.
+   * An upstream that cannot be reached is the same 502 fetch() gives; a client that leaves
+   * closes the request's connection upstream. Resolves when the exchange is over.
    */
   relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, parsed?: unknown): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    // A flat [name, value, ...] list, as node:http takes and gives raw headers: no object with
-    // keys made up at run time (V8 keeps those as slow dictionaries) per request.
-    const headers: string[] = [];
-    const incoming = req.headers;
-    for (const name in incoming) {
-      const value = incoming[name];
-      if (value === undefined || NOT_FORWARDED.has(name) || this.replaced.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
-      if (typeof value === 'string') headers.push(name, value);
-      else for (const item of value) headers.push(name, item);
-    }
-    for (const [name, value] of this.extra) headers.push(name, value);
-    // A raw list gets no Host from node:http: it is the upstream's.
-    headers.push('host', this.options.url.host, 'accept-encoding', 'identity');
     const body = method === 'POST' ? (text ?? '') : undefined;
-    if (body !== undefined) headers.push('content-length', String(Buffer.byteLength(body)));
+    let request = `${method} ${this.target.path} HTTP/1.1\r\n${this.fixed}`;
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const lower = name.toLowerCase();
+      // node:http's parser let no CR or LF into a name or value: they go on as they came.
+      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower)) request += `${name}: ${raw[i + 1] as string}\r\n`;
+    }
+    request += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const { url } = this.options;
     const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
     return new Promise<void>((resolve) => {
@@ -91,12 +91,27 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
       let heard = false;
       let over = false;
       let streaming = false;
+      /** The head is written but not sent: an event stream's goes once the read that brought it is handled. */
+      let unsent = false;
+      let decoder: StringDecoder | undefined;
+      let parts: Buffer[] | undefined;
       const finish = (): void => {
         if (over) return;
         over = true;
         this.relaying.delete(shutDown);
         watch?.end?.();
         resolve();
+      };
+      /** The answer could not be had: a 502 with a JSON-RPC error that says why. */
+      const unreachableAnswer = (error: unknown): void => {
+        heard = true;
+        this.watch?.failed(failureOf(error), true);
+        const failed = unreachable(url, error);
+        watch = answered(jsonHead(502));
+        watch?.whole?.(failed);
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(failed);
+        finish();
       };
       // At shutdown: a request still waiting for its answer gets a JSON-RPC error (in its SSE
       // stream when the upstream opened one, else as the answer), a stream without one just ends.
@@ -116,80 +131,76 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
           if (frame !== '') watch?.chunk?.(frame);
           res.end(frame);
         } else res.destroy();
-        upstream.destroy();
+        upstream.cancel();
         finish();
       };
       this.relaying.add(shutDown);
-      const upstream = this.send({ ...this.target, method, headers, agent: this.agent });
+      const upstream = this.pool.send(request, method === 'HEAD', {
+        head: (answer) => {
+          if (over) return upstream.cancel();
+          const status = answer.status;
+          const returned = returnedHeaders(answer);
+          try {
+            res.writeHead(status, answer.reason, returned);
+          } catch (error) {
+            // A header node:http will not send (a control character in it): nothing was relayed yet.
+            upstream.cancel();
+            unreachableAnswer(error);
+            return;
+          }
+          heard = true;
+          if (status >= 500) this.watch?.failed('server_error', meansDown(status));
+          else this.watch?.answered();
+          watch = answered({ status, header: (name) => answer.header(name) });
+          streaming = answer.header('content-type')?.startsWith('text/event-stream') === true;
+          unsent = streaming;
+          watch?.hold?.(() => upstream.cancel());
+          if (watch?.chunk) decoder = new StringDecoder('utf8');
+          if (watch?.whole) parts = [];
+        },
+        body: (chunk) => {
+          if (over) return;
+          unsent = false;
+          if (decoder) watch?.chunk?.(decoder.write(chunk));
+          parts?.push(chunk);
+          if (!res.write(chunk)) {
+            upstream.pause();
+            res.once('drain', () => upstream.resume());
+          }
+        },
+        read: () => {
+          if (!unsent || over) return;
+          unsent = false;
+          res.flushHeaders();
+        },
+        end: () => {
+          if (over) return;
+          if (parts) watch?.whole?.(parts.length === 1 ? (parts[0] as Buffer).toString('utf8') : Buffer.concat(parts).toString('utf8'));
+          res.end();
+          finish();
+        },
+        fail: (error) => {
+          if (over) return;
+          if (heard) {
+            // Failed mid-answer: the client sees the connection end as the upstream's did.
+            this.watch?.failed('connection_reset', false);
+            res.destroy();
+            finish();
+            return;
+          }
+          unreachableAnswer(error);
+        },
+      });
       res.once('close', () => {
-        if (res.writableFinished) return;
+        if (res.writableFinished || over) return;
         // The client left first: stop asking upstream, and say so to the monitor.
-        upstream.destroy();
+        upstream.cancel();
         if (!heard) {
           heard = true;
           answered(CLIENT_GONE);
         } else watch?.cancel?.();
         finish();
       });
-      // A connection that takes this long to open is a timeout, not a request still being answered.
-      upstream.once('socket', (socket) => {
-        if (!socket.connecting) return;
-        socket.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
-        socket.once('connect', () => socket.setTimeout(0));
-      });
-      upstream.on('error', (error) => {
-        if (over) return;
-        if (heard) {
-          // Failed mid-answer: the client sees the connection end as the upstream's did.
-          this.watch?.failed('connection_reset', false);
-          res.destroy();
-          finish();
-          return;
-        }
-        heard = true;
-        this.watch?.failed(failureOf(error), true);
-        const failed = unreachable(url, error);
-        watch = answered(jsonHead(502));
-        watch?.whole?.(failed);
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(failed);
-        finish();
-      });
-      upstream.once('response', (answer) => {
-        if (over) {
-          answer.destroy();
-          return;
-        }
-        heard = true;
-        const status = answer.statusCode ?? 502;
-        if (status >= 500) this.watch?.failed('server_error', meansDown(status));
-        else this.watch?.answered();
-        watch = answered({ status: answer.statusCode ?? 502, header: (name) => first(answer.headers[name]) });
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, returnedHeaders(answer.rawHeaders));
-        streaming = first(answer.headers['content-type'])?.startsWith('text/event-stream') === true;
-        if (streaming) res.flushHeaders();
-        watch?.hold?.(() => answer.destroy());
-        answer.on('error', () => {}); // the 'close' below handles an answer cut short
-        const decoder = watch?.chunk ? new StringDecoder('utf8') : undefined;
-        const parts: Buffer[] | undefined = watch?.whole ? [] : undefined;
-        answer.on('data', (chunk: Buffer) => {
-          if (decoder) watch?.chunk?.(decoder.write(chunk));
-          parts?.push(chunk);
-          if (!res.write(chunk)) answer.pause();
-        });
-        res.on('drain', () => answer.resume());
-        answer.once('end', () => {
-          if (parts) watch?.whole?.(Buffer.concat(parts).toString('utf8'));
-          res.end();
-          finish();
-        });
-        answer.once('close', () => {
-          if (answer.complete || over) return;
-          res.destroy();
-          finish();
-        });
-      });
-      upstream.end(body);
     });
   }
 
@@ -225,7 +236,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   async close(): Promise<void> {
     this.watch?.stop();
     for (const shutDown of [...this.relaying]) shutDown();
-    this.agent.destroy();
+    this.pool.close();
   }
 
   /**
@@ -303,13 +314,10 @@ function unreachable(url: URL, error: unknown): string {
   return jsonRpcErrorText(null, JSONRPC.serverError, message);
 }
 
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
-
-function returnedHeaders(raw: readonly string[]): string[] {
+/** The answer's headers less those of one hop, as received: name, value, ... */
+function returnedHeaders(head: ResponseHead): string[] {
+  const { raw, names } = head;
   const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (!HOP_BY_HOP.has(name) && !HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] as string);
-  }
+  for (let i = 0; i < names.length; i++) if (!HOP_BY_HOP.has(names[i] as string)) out.push(raw[2 * i] as string, raw[2 * i + 1] as string);
   return out;
 }
