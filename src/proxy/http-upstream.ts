@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StringDecoder } from 'node:string_decoder';
 import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
-import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
-import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
-import type { ResponseHead } from './http1-response.js';
+import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
+import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
+import { RelayedExchange, type RelayContext } from './relayed-exchange.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
 
@@ -16,8 +15,6 @@ const CHECK_CLIENT = { name: 'mcp-exporter-check', version: '1' };
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
 /** Response headers of one hop; fetch has already decoded the body, so its encoding and length go too. */
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'trailer']);
-/** Response headers of one hop, when the body's bytes pass unchanged (relay). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
 /** A header name (RFC 9110 token). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -35,7 +32,7 @@ export interface HttpUpstreamOptions {
  * proxy is as transparent as HTTP allows; an upstream that cannot be reached is a 502 with a
  * JSON-RPC error that names it.
  */
-export class HttpUpstream implements FetchHandler, NodeRelay {
+export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   private readonly extra: [string, string][];
   /** Where requests go, as node:http's request options. */
   private readonly target: { path: string };
@@ -47,8 +44,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   private readonly fixed: string;
   /** Told what each relayed request found of the upstream: set once the monitor is there. */
   watch: UpstreamWatch | undefined;
-  /** The exchanges being relayed now, each by the way to end it with an answer at shutdown. */
-  private readonly relaying = new Set<() => void>();
+  /** The exchanges being relayed now: each is ended with an answer at shutdown. */
+  private readonly relaying = new Set<RelayedExchange>();
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
@@ -84,124 +81,22 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
       if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower)) request += `${name}: ${raw[i + 1] as string}\r\n`;
     }
     request += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    const { url } = this.options;
     const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
     return new Promise<void>((resolve) => {
-      let watch: BodyWatch | undefined;
-      let heard = false;
-      let over = false;
-      let streaming = false;
-      /** The head is written but not sent: an event stream's goes once the read that brought it is handled. */
-      let unsent = false;
-      let decoder: StringDecoder | undefined;
-      let parts: Buffer[] | undefined;
-      const finish = (): void => {
-        if (over) return;
-        over = true;
-        this.relaying.delete(shutDown);
-        watch?.end?.();
-        resolve();
-      };
-      /** The answer could not be had: a 502 with a JSON-RPC error that says why. */
-      const unreachableAnswer = (error: unknown): void => {
-        heard = true;
-        this.watch?.failed(failureOf(error), true);
-        const failed = unreachable(url, error);
-        watch = answered(jsonHead(502));
-        watch?.whole?.(failed);
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(failed);
-        finish();
-      };
-      // At shutdown: a request still waiting for its answer gets a JSON-RPC error (in its SSE
-      // stream when the upstream opened one, else as the answer), a stream without one just ends.
-      const shutDown = (): void => {
-        if (over) return;
-        const error = id === undefined ? undefined : jsonRpcErrorText(id, SHUTTING_DOWN.code, SHUTTING_DOWN.message);
-        if (!heard) {
-          // The JSON-RPC error is the answer: a JSON body, as a server may answer any POST.
-          heard = true;
-          const status = error === undefined ? 503 : 200;
-          watch = answered(jsonHead(status));
-          watch?.whole?.(error ?? '');
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(error ?? '');
-        } else if (streaming) {
-          const frame = error === undefined ? '' : `event: message\ndata: ${error}\n\n`;
-          if (frame !== '') watch?.chunk?.(frame);
-          res.end(frame);
-        } else res.destroy();
-        upstream.cancel();
-        finish();
-      };
-      this.relaying.add(shutDown);
-      const upstream = this.pool.send(request, method === 'HEAD', {
-        head: (answer) => {
-          if (over) return upstream.cancel();
-          const status = answer.status;
-          const returned = returnedHeaders(answer);
-          try {
-            res.writeHead(status, answer.reason, returned);
-          } catch (error) {
-            // A header node:http will not send (a control character in it): nothing was relayed yet.
-            upstream.cancel();
-            unreachableAnswer(error);
-            return;
-          }
-          heard = true;
-          if (status >= 500) this.watch?.failed('server_error', meansDown(status));
-          else this.watch?.answered();
-          watch = answered({ status, header: (name) => answer.header(name) });
-          streaming = answer.header('content-type')?.startsWith('text/event-stream') === true;
-          unsent = streaming;
-          watch?.hold?.(() => upstream.cancel());
-          if (watch?.chunk) decoder = new StringDecoder('utf8');
-          if (watch?.whole) parts = [];
-        },
-        body: (chunk) => {
-          if (over) return;
-          unsent = false;
-          if (decoder) watch?.chunk?.(decoder.write(chunk));
-          parts?.push(chunk);
-          if (!res.write(chunk)) {
-            upstream.pause();
-            res.once('drain', () => upstream.resume());
-          }
-        },
-        read: () => {
-          if (!unsent || over) return;
-          unsent = false;
-          res.flushHeaders();
-        },
-        end: () => {
-          if (over) return;
-          if (parts) watch?.whole?.(parts.length === 1 ? (parts[0] as Buffer).toString('utf8') : Buffer.concat(parts).toString('utf8'));
-          res.end();
-          finish();
-        },
-        fail: (error) => {
-          if (over) return;
-          if (heard) {
-            // Failed mid-answer: the client sees the connection end as the upstream's did.
-            this.watch?.failed('connection_reset', false);
-            res.destroy();
-            finish();
-            return;
-          }
-          unreachableAnswer(error);
-        },
-      });
-      res.once('close', () => {
-        if (res.writableFinished || over) return;
-        // The client left first: stop asking upstream, and say so to the monitor.
-        upstream.cancel();
-        if (!heard) {
-          heard = true;
-          answered(CLIENT_GONE);
-        } else watch?.cancel?.();
-        finish();
-      });
+      const exchange = new RelayedExchange(this, res, answered, id, resolve);
+      this.relaying.add(exchange);
+      exchange.sending(this.pool.send(request, method === 'HEAD', exchange));
     });
+  }
+
+  /** The JSON-RPC error of a 502 from this upstream (see RelayContext). */
+  unreachable(error: unknown): string {
+    return unreachable(this.options.url, error);
+  }
+
+  /** An exchange is over (see RelayContext). */
+  done(exchange: RelayedExchange): void {
+    this.relaying.delete(exchange);
   }
 
   get url(): URL {
@@ -235,7 +130,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay {
   /** Answers what is still being relayed (see relay) and lets go of the connections kept open to the upstream. */
   async close(): Promise<void> {
     this.watch?.stop();
-    for (const shutDown of [...this.relaying]) shutDown();
+    for (const exchange of [...this.relaying]) exchange.shutDown();
     this.pool.close();
   }
 
@@ -314,10 +209,3 @@ function unreachable(url: URL, error: unknown): string {
   return jsonRpcErrorText(null, JSONRPC.serverError, message);
 }
 
-/** The answer's headers less those of one hop, as received: name, value, ... */
-function returnedHeaders(head: ResponseHead): string[] {
-  const { raw, names } = head;
-  const out: string[] = [];
-  for (let i = 0; i < names.length; i++) if (!HOP_BY_HOP.has(names[i] as string)) out.push(raw[2 * i] as string, raw[2 * i + 1] as string);
-  return out;
-}

@@ -83,6 +83,26 @@ export class UpstreamPool {
   }
 }
 
+/** One exchange's hold on its connection: nothing once the exchange is over. */
+class ExchangeHandle implements UpstreamExchange {
+  constructor(
+    private readonly connection: Connection,
+    private readonly exchange: number,
+  ) {}
+
+  cancel(): void {
+    if (this.connection.carries(this.exchange)) this.connection.cancel();
+  }
+
+  pause(): void {
+    if (this.connection.carries(this.exchange)) this.connection.pause();
+  }
+
+  resume(): void {
+    if (this.connection.carries(this.exchange)) this.connection.resume();
+  }
+}
+
 class Connection implements ResponseEvents {
   private readonly socket: Socket;
   /** Counts exchanges, so a handle of one that is over never touches the next. */
@@ -117,17 +137,26 @@ class Connection implements ResponseEvents {
     this.expiresAt = Infinity;
     this.socket.ref();
     this.socket.write(request);
-    const exchange = ++this.exchanges;
-    const current = (): boolean => this.exchanges === exchange && this.listener !== undefined;
-    return {
-      cancel: () => {
-        if (!current()) return;
-        this.finish();
-        this.destroy();
-      },
-      pause: () => current() && this.socket.pause(),
-      resume: () => current() && this.socket.resume(),
-    };
+    return new ExchangeHandle(this, ++this.exchanges);
+  }
+
+  /** Whether exchange number `exchange` is the one in flight. */
+  carries(exchange: number): boolean {
+    return this.exchanges === exchange && this.listener !== undefined;
+  }
+
+  /** Gives up on the exchange in flight: the connection is closed, not reused. */
+  cancel(): void {
+    this.finish();
+    this.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   head(head: ResponseHead): void {
