@@ -256,6 +256,8 @@ export class HttpExchangeMonitor {
             const code = errorCodeIn(text, head);
             for (const operation of pending) this.record(operation, code === undefined ? OTHER_ERROR : String(code));
           },
+          // A body that never came whole: no code to read.
+          end: () => this.answerOver(pending),
         };
       }
       case 'answer':
@@ -435,6 +437,11 @@ class JsonAnswer implements BodyWatch {
 
   whole(text: string): void {
     this.monitor.answeredWithText(this.opened, this.head, this.pending, text);
+    this.monitor.answerOver(this.pending);
+  }
+
+  /** Also when the body never came whole (cut by the server, or left by the client): what it did not answer is `_OTHER`. */
+  end(): void {
     this.monitor.answerOver(this.pending);
   }
 }

@@ -1,0 +1,60 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { SessionTracker } from '../../src/core/session-tracker.js';
+import { HttpExchangeMonitor } from '../../src/wire/exchange-monitor.js';
+import { jsonHead } from '../../src/wire/exchange.js';
+
+const MODERN = '2026-07-28';
+const CALL = {
+  jsonrpc: '2.0',
+  id: 7,
+  method: 'tools/call',
+  params: { name: 'echo', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' } } },
+};
+
+/** A node:http request as the monitor reads it: a POST with the 2026-07-28 headers. */
+function post(): IncomingMessage {
+  const req = new IncomingMessage(new Socket());
+  req.method = 'POST';
+  req.headers = { 'content-type': 'application/json', 'mcp-protocol-version': MODERN };
+  return req;
+}
+
+function setUp(): { monitor: HttpExchangeMonitor; operations: string[] } {
+  const tracker = new SessionTracker();
+  tracker.tools.offer([{ name: 'echo' }]);
+  const operations: string[] = [];
+  tracker.subscribe({ onOperation: (o) => void operations.push(`${o.method} ${o.toolName} error=${o.errorType}`) });
+  return { monitor: new HttpExchangeMonitor({ tracker, sessionIdleTimeoutMs: 0 }), operations };
+}
+
+describe('a JSON answer whose body never arrives whole', () => {
+  it('ends its operation as _OTHER when the client leaves mid-body, once', () => {
+    const { monitor, operations } = setUp();
+    const watch = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200));
+    expect(watch?.whole).toBeTypeOf('function');
+    watch?.cancel?.();
+    watch?.end?.();
+    watch?.end?.();
+    expect(operations).toEqual(['tools/call echo error=_OTHER']);
+  });
+
+  it('ends its operation as _OTHER when the upstream cuts it (no cancel), and a whole answer still counts by its outcome', () => {
+    const { monitor, operations } = setUp();
+    monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200))?.end?.();
+    const whole = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200));
+    whole?.whole?.(JSON.stringify({ jsonrpc: '2.0', id: 7, result: { content: [], isError: true } }));
+    whole?.end?.();
+    expect(operations).toEqual(['tools/call echo error=_OTHER', 'tools/call echo error=tool_error']);
+  });
+
+  it('a failed answer (500) cut before its body ends as _OTHER, and one read whole by its JSON-RPC code', () => {
+    const { monitor, operations } = setUp();
+    monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(500))?.end?.();
+    const whole = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(500));
+    whole?.whole?.(JSON.stringify({ jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'Internal error' } }));
+    whole?.end?.();
+    expect(operations).toEqual(['tools/call echo error=_OTHER', 'tools/call echo error=-32603']);
+  });
+});
