@@ -194,7 +194,8 @@ class Connection implements ResponseEvents {
     listener.read();
     if (!parser.done) return;
     this.finish();
-    if (!parser.reusableNow) {
+    // The listener may have given up on the answer (cancel): a destroyed socket is not kept.
+    if (!parser.reusableNow || this.socket.destroyed) {
       this.destroy();
       return;
     }
