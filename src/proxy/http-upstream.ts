@@ -34,7 +34,7 @@ export interface HttpUpstreamOptions {
  */
 export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   private readonly extra: [string, string][];
-  /** Where requests go, as node:http's request options. */
+  /** The path (and query) requests go to on the upstream. */
   private readonly target: { path: string };
   /** Client headers the proxy sets itself: its own upstream headers, and accept-encoding. */
   private readonly replaced: ReadonlySet<string>;
@@ -77,8 +77,9 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i] as string;
       const lower = name.toLowerCase();
-      // node:http's parser let no CR or LF into a name or value: they go on as they came.
-      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower)) request += `${name}: ${raw[i + 1] as string}\r\n`;
+      // node:http's parser let no CR or LF into a name or value: they go on as they came
+      // (HTTP/2 pseudo-headers, ':path' and the like, never do).
+      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower) && lower.charCodeAt(0) !== 58 /* : */) request += `${name}: ${raw[i + 1] as string}\r\n`;
     }
     request += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
