@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { HEADER_NAME } from '../proxy/http1-response.js';
 import { SettingError } from './settings.js';
 
 /** What the proxy hands its upstream beside the traffic: the stdio child's environment, the HTTP upstream's extra headers. */
@@ -10,8 +11,6 @@ export interface ProxyExtras {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** RFC 9110 token characters. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers the proxy sets per request itself, or that belong to one hop. */
 const RESERVED = new Set(['host', 'content-length', 'content-type', 'accept', 'accept-encoding', 'connection', 'transfer-encoding', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id']);
 

@@ -3,6 +3,7 @@ import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
 import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
+import { HEADER_NAME } from './http1-response.js';
 import { RelayedExchange, type RelayContext } from './relayed-exchange.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
@@ -15,8 +16,6 @@ const CHECK_CLIENT = { name: 'mcp-exporter-check', version: '1' };
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
 /** Response headers of one hop; fetch has already decoded the body, so its encoding and length go too. */
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'trailer']);
-/** A header name (RFC 9110 token). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export interface HttpUpstreamOptions {
   /** The upstream's MCP endpoint. */
@@ -35,7 +34,7 @@ export interface HttpUpstreamOptions {
 export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   private readonly extra: [string, string][];
   /** The path (and query) requests go to on the upstream. */
-  private readonly target: { path: string };
+  private readonly path: string;
   /** Client headers the proxy sets itself: its own upstream headers, and accept-encoding. */
   private readonly replaced: ReadonlySet<string>;
   /** Connections to the upstream, kept open between requests. */
@@ -51,12 +50,12 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
     this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
     for (const [name, value] of this.extra) {
-      if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
+      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
     }
     const url = options.url;
     const tls = url.protocol === 'https:';
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.target = { path: `${url.pathname}${url.search}` };
+    this.path = `${url.pathname}${url.search}`;
     this.pool = new UpstreamPool({ hostname, port: url.port === '' ? (tls ? 443 : 80) : Number(url.port), tls });
     this.fixed = `host: ${url.host}\r\n${this.extra.map(([name, value]) => `${name}: ${value}\r\n`).join('')}accept-encoding: identity\r\n`;
   }
@@ -72,7 +71,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, parsed?: unknown): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const body = method === 'POST' ? (text ?? '') : undefined;
-    let request = `${method} ${this.target.path} HTTP/1.1\r\n${this.fixed}`;
+    let request = `${method} ${this.path} HTTP/1.1\r\n${this.fixed}`;
     const raw = req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i] as string;

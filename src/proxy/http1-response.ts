@@ -39,8 +39,8 @@ const MAX_LINE_BYTES = 4096;
 const CRLF = Buffer.from('\r\n');
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 const DIGITS = /^\d+$/;
-/** A header name (RFC 9110 token). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header name (an RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEX = /^[0-9a-fA-F]+$/;
 
 const enum State {
@@ -203,7 +203,7 @@ export class ResponseParser {
       const colon = line.indexOf(':');
       const name = line.slice(0, colon);
       // No name, a name that is not a token, or a folded line (obsolete, and refused by node:http too).
-      if (colon <= 0 || !TOKEN.test(name)) throw new ResponseParseError('a malformed header line');
+      if (colon <= 0 || !HEADER_NAME.test(name)) throw new ResponseParseError('a malformed header line');
       const value = line.slice(colon + 1).trim();
       const lower = name.toLowerCase();
       raw.push(name, value);
