@@ -8,7 +8,7 @@ import type { RejectReason } from '../core/types.js';
 import { isModernRequest } from '../transport/era.js';
 import { isRequest, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { refusalOfStatus } from '../transport/refusals.js';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isEventStream, isJson, type AnswerHead } from './exchange.js';
 
 /** What the monitor reads of a request before it is answered. */
@@ -46,8 +46,12 @@ const first = (value: string | string[] | undefined): string | undefined => (Arr
 
 /** A node:http request read (its headers looked up by name, each once). */
 export function readNodeRequest(req: IncomingMessage, body: unknown): RequestRead {
-  const headers = req.headers;
-  return readRequest(req.method ?? 'GET', first(headers['mcp-session-id']), first(headers['mcp-protocol-version']), body);
+  return readNodeHeaders(req.method ?? 'GET', req.headers, body);
+}
+
+/** A node:http request read from its method and headers, read off it already. */
+export function readNodeHeaders(httpMethod: string, headers: IncomingHttpHeaders, body: unknown): RequestRead {
+  return readRequest(httpMethod, first(headers['mcp-session-id']), first(headers['mcp-protocol-version']), body);
 }
 
 /** A web Request read. */

@@ -172,7 +172,12 @@ export class HttpExchangeMonitor {
    * watch for the answer's body. The cheapest way in: no promise, no web Request.
    */
   watch(req: IncomingMessage, http: ExchangeFacts, body: unknown): (head: AnswerHead) => BodyWatch | undefined {
-    const opened = this.open(readNodeRequest(req, body), http);
+    return this.watchRequest(readNodeRequest(req, body), http);
+  }
+
+  /** As watch(), for a request read already. */
+  watchRequest(read: RequestRead, http: ExchangeFacts): (head: AnswerHead) => BodyWatch | undefined {
+    const opened = this.open(read, http);
     return (head) => this.answer(opened, head);
   }
 

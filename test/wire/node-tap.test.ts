@@ -1,5 +1,5 @@
-import { createServer, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,8 +16,8 @@ afterEach(async () => {
 
 /** A server whose handler `answer` writes each response, tapped with `watch`; resolves with its URL. */
 async function tapped(answer: (res: ServerResponse) => void, watch: (res: ServerResponse) => (head: AnswerHead) => BodyWatch | undefined): Promise<string> {
-  const server = createServer((_req, res) => {
-    tapResponse(res, watch(res));
+  const server = createServer((req, res) => {
+    tapResponse(res, req.socket, watch(res));
     answer(res);
   });
   servers.push(server);
@@ -25,9 +25,9 @@ async function tapped(answer: (res: ServerResponse) => void, watch: (res: Server
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
-const get = (url: string): Promise<string> =>
+const get = (url: string, agent?: Agent): Promise<string> =>
   new Promise((resolve, reject) => {
-    request(url, (res) => {
+    request(url, { agent }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       res.on('end', () => resolve(text));
@@ -93,7 +93,7 @@ describe('tapResponse', () => {
 
   it('taps a response whose methods somebody wrapped first outside their wrapper, seeing what the handler wrote', async () => {
     const seen: string[] = [];
-    const server = createServer((_req, res) => {
+    const server = createServer((req, res) => {
       // A compression-like middleware: its own write and end turn the text upper case on the way out.
       const { write, end } = res;
       res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
@@ -102,7 +102,7 @@ describe('tapResponse', () => {
       res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
         return (end as (...args: unknown[]) => typeof res).call(this, chunk === undefined ? chunk : String(chunk).toUpperCase(), ...rest);
       } as typeof res.end;
-      tapResponse(res, () => ({ chunk: (text) => void seen.push(text), end: () => void seen.push('end') }));
+      tapResponse(res, req.socket, () => ({ chunk: (text) => void seen.push(text), end: () => void seen.push('end') }));
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"a":1}\n\n');
       res.end();
@@ -111,5 +111,54 @@ describe('tapResponse', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     expect(await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).toBe('DATA: {"A":1}\n\n');
     expect(seen).toEqual(['data: {"a":1}\n\n', 'end']);
+  });
+
+  it('ends the answers a connection still carries when it closes, and none that ended already', async () => {
+    const seen: string[] = [];
+    const waiting = new Map<string, () => void>();
+    const report = (entry: string): void => {
+      seen.push(entry);
+      waiting.get(entry)?.();
+    };
+    const reported = (entry: string): Promise<void> => (seen.includes(entry) ? Promise.resolve() : new Promise((resolve) => waiting.set(entry, resolve)));
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '').slice(1);
+      tapResponse(res, req.socket, (head) => {
+        report(`${path}: head ${head.status}`);
+        return head.status === 499 ? undefined : { chunk: () => undefined, cancel: () => report(`${path}: cancel`), end: () => report(`${path}: end`) };
+      });
+      if (path === 'done') return void res.end('{}');
+      if (path === 'stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {}\n\n');
+      }
+      // 'silent': the handler never answers.
+    });
+    const connections: Socket[] = [];
+    server.on('connection', (socket: Socket) => void connections.push(socket));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+    // Two answers that end, on one kept connection; then that connection closes: nothing more.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 2; i++) await get(`${url}done`, agent);
+    expect(connections).toHaveLength(1);
+    const keptClosed = new Promise((resolve) => (connections[0] as Socket).once('close', resolve));
+    agent.destroy();
+    await keptClosed;
+    expect(seen).toEqual(['done: head 200', 'done: end', 'done: head 200', 'done: end']);
+
+    // A stream cut mid-way, and a request its handler leaves unanswered, each on a connection of its own.
+    const stream = request(`${url}stream`).on('error', () => undefined);
+    stream.on('response', (res) => res.once('data', () => stream.destroy()));
+    stream.end();
+    await reported('stream: end');
+    const silent = request(`${url}silent`).on('error', () => undefined);
+    silent.end();
+    await new Promise<void>((resolve) => server.once('request', () => setImmediate(resolve)));
+    silent.destroy();
+    await reported('silent: head 499');
+    expect(seen.slice(4)).toEqual(['stream: head 200', 'stream: cancel', 'stream: end', 'silent: head 499']);
   });
 });
