@@ -3,7 +3,7 @@ import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
 import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
-import { isHeaderName } from './http1-response.js';
+import { HEADER_NAME } from './http1-response.js';
 import { RelayedExchange, type RelayContext } from './relayed-exchange.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
@@ -50,7 +50,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
     this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
     for (const [name, value] of this.extra) {
-      if (!isHeaderName(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
+      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
     }
     const url = options.url;
     const tls = url.protocol === 'https:';

@@ -39,19 +39,8 @@ const MAX_LINE_BYTES = 4096;
 const CRLF = Buffer.from('\r\n');
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 const DIGITS = /^\d+$/;
-/** The characters of an RFC 9110 token (a header name), by code: a table, read per answer where a pattern cost 400 instructions a header. */
-const TOKEN = new Uint8Array(128);
-for (const char of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[char.charCodeAt(0)] = 1;
-
-/** Whether `name` is a header name (an RFC 9110 token). */
-export function isHeaderName(name: string): boolean {
-  if (name.length === 0) return false;
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code >= 128 || TOKEN[code] === 0) return false;
-  }
-  return true;
-}
+/** A header name (an RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEX = /^[0-9a-fA-F]+$/;
 
 const enum State {
@@ -214,7 +203,7 @@ export class ResponseParser {
       const colon = line.indexOf(':');
       const name = line.slice(0, colon);
       // No name, a name that is not a token, or a folded line (obsolete, and refused by node:http too).
-      if (colon <= 0 || !isHeaderName(name)) throw new ResponseParseError('a malformed header line');
+      if (colon <= 0 || !HEADER_NAME.test(name)) throw new ResponseParseError('a malformed header line');
       const value = line.slice(colon + 1).trim();
       const lower = name.toLowerCase();
       raw.push(name, value);

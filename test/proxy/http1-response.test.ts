@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHeaderName, ResponseParseError, ResponseParser, type ResponseHead } from '../../src/proxy/http1-response.js';
+import { ResponseParseError, ResponseParser, type ResponseHead } from '../../src/proxy/http1-response.js';
 
 interface Heard {
   heads: { status: number; reason: string; raw: string[]; type: string | undefined }[];
@@ -127,6 +127,8 @@ describe('ResponseParser', () => {
       refused(['HTTP/1.1 200 OK\r\nX A: 1\r\n\r\n']),
       refused(['HTTP/1.1 200 OK\r\n: 1\r\n\r\n']),
       refused(['HTTP/1.1 200 OK\r\nno-colon\r\n\r\n']),
+      refused(['HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A : 1\r\n\r\n']),
+      refused(['HTTP/1.1 200 OK\r\nX-\u00e9: 1\r\nContent-Length: 0\r\n\r\n']),
       refused(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']),
       refused(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n']),
       refused([`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(16_400)}`]),
@@ -143,6 +145,8 @@ describe('ResponseParser', () => {
       'HPE_INVALID_RESPONSE: not an HTTP/1.x status line',
       'HPE_INVALID_RESPONSE: not an HTTP/1.x status line',
       'HPE_INVALID_RESPONSE: an upgrade nobody asked for',
+      'HPE_INVALID_RESPONSE: a malformed header line',
+      'HPE_INVALID_RESPONSE: a malformed header line',
       'HPE_INVALID_RESPONSE: a malformed header line',
       'HPE_INVALID_RESPONSE: a malformed header line',
       'HPE_INVALID_RESPONSE: a malformed header line',
@@ -168,20 +172,5 @@ describe('ResponseParser', () => {
     parser.push(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n'));
     for (let at = 0; at < body.length; at += 65_536) parser.push(body.subarray(at, at + 65_536));
     expect([chunks, parser.done]).toEqual([[65_536, 65_536, 65_536, 65_536, 37_856], true]);
-  });
-});
-
-describe('isHeaderName', () => {
-  it('takes exactly the characters of an RFC 9110 token, and nothing empty', () => {
-    const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-    const taken: string[] = [];
-    for (let code = 0; code < 0x180; code++) {
-      const char = String.fromCharCode(code);
-      expect(isHeaderName(char), `U+${code.toString(16)}`).toBe(token.test(char));
-      if (isHeaderName(char)) taken.push(char);
-    }
-    expect(taken.join('')).toBe("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~");
-    expect(['Content-Type', 'x-custom_1', 'A'].map(isHeaderName)).toEqual([true, true, true]);
-    expect(['', 'Content Type', 'x:y', ' x', 'x\t', 'naïve', 'a\u0000b'].map(isHeaderName)).toEqual([false, false, false, false, false, false, false]);
   });
 });
