@@ -181,14 +181,15 @@ export class McpMonitor {
    * after its initialize.
    */
   clientFacts(req: IncomingMessage): ExchangeFacts {
-    const facts: ExchangeFacts = {
-      clientIP: this.clientIpOf(req.socket, req.headers),
-      userAgent: boundedText(req.headers['user-agent'], MAX_USER_AGENT_LENGTH),
-      connection: req.socket,
-    };
+    const facts = this.factsOf(req.socket, req.headers);
     const authClientId = authClientOf(req);
     if (authClientId !== undefined) facts.authClientId = authClientId;
     return facts;
+  }
+
+  /** The client's facts but the client id, from a request's socket and headers. */
+  private factsOf(socket: Socket, headers: IncomingHttpHeaders): ExchangeFacts {
+    return { clientIP: this.clientIpOf(socket, headers), userAgent: boundedText(headers['user-agent'], MAX_USER_AGENT_LENGTH), connection: socket };
   }
 
   /**
@@ -272,7 +273,7 @@ export class McpMonitor {
     try {
       const headers = req.headers;
       // The client id is read once the answer starts: an auth placed after this middleware has run by then.
-      const http: ExchangeFacts = { clientIP: this.clientIpOf(socket, headers), userAgent: boundedText(headers['user-agent'], MAX_USER_AGENT_LENGTH), connection: socket };
+      const http = this.factsOf(socket, headers);
       const answered = this.exchanges.watchRequest(readNodeHeaders(method, headers, body), http);
       tapResponse(res, socket, (head) => {
         const authClientId = authClientOf(req);
