@@ -213,18 +213,13 @@ function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
 export function tapResponse(res: ServerResponse, socket: Socket, answered: (head: AnswerHead) => BodyWatch | undefined): void {
   if (taps.has(res)) return;
   const own = Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'end');
-  let tap: Tap;
+  const methods = own ? { writeHead: res.writeHead, write: res.write, end: res.end } : tapPrototype();
+  const tap = new Tap(answered, methods.writeHead, methods.write, methods.end, own);
+  taps.set(res, tap);
   if (own) {
-    const { writeHead, write, end } = res;
-    tap = new Tap(answered, writeHead, write, end, true);
-    taps.set(res, tap);
     res.writeHead = tappedWriteHead as WriteHead;
     res.write = tappedWrite as Write;
     res.end = tappedEnd as End;
-  } else {
-    const original = tapPrototype();
-    tap = new Tap(answered, original.writeHead, original.write, original.end, false);
-    taps.set(res, tap);
   }
   if (socket.destroyed) {
     // The client left while the request was read: nothing will answer it.

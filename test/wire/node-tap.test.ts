@@ -161,4 +161,28 @@ describe('tapResponse', () => {
     await reported('silent: head 499');
     expect(seen.slice(4)).toEqual(['stream: head 200', 'stream: cancel', 'stream: end', 'silent: head 499']);
   });
+
+  it('ends at once an answer tapped after its client left (nothing will answer it)', async () => {
+    const heads: number[] = [];
+    let tapped!: () => void;
+    const done = new Promise<void>((resolve) => (tapped = resolve));
+    const server = createServer((req, res) => {
+      // The monitor comes to the request only after its client has gone (a slow body read, say).
+      req.socket.once('close', () => {
+        tapResponse(res, req.socket, (head) => {
+          heads.push(head.status);
+          return undefined;
+        });
+        tapped();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).on('error', () => undefined);
+    client.end();
+    await new Promise<void>((resolve) => server.once('request', () => resolve()));
+    client.destroy();
+    await done;
+    expect(heads).toEqual([499]);
+  });
 });
