@@ -4,7 +4,8 @@
  * directory of their own); the monitored ones run this project, in its own dependency tree,
  * so its dependency choices are part of what is measured. Every server is a process of its
  * own, pinned to one core (the load client has the other), started afresh many times in
- * alternation; a second bare server in every comparison is the noise floor.
+ * alternation; a second bare server in every comparison is the noise floor, and a TCP relay
+ * in front of the proxies' server is the floor of what relaying costs.
  * `npm run bench -- --help` lists the options; `npm run bench:same-process` is the other view.
  */
 import { fork } from 'node:child_process';
@@ -119,19 +120,26 @@ const HOSTED = (backend: Backend): Contender => ({
   name: `startMonitoredServer (${backend})`,
   start: async () => own(await startServer(node, [fileURLToPath(new URL('./servers/monitored-v1.js', import.meta.url)), flag(backend)])),
 });
+/** A relay (`node <args for the server's port>`) in front of a bare SDK v1 server of its own: the relay's CPU, and the server's behind it. */
+async function relaying(args: (upstreamPort: number) => readonly string[]): Promise<Started> {
+  const upstream = await startServer(node, [`${BASELINE}v1-http.mjs`, 'none']);
+  const relay = await startServer(node, args(upstream.port));
+  return {
+    port: relay.port,
+    cpu: () => cpuMicros(relay.child.pid ?? 0).own,
+    behind: () => cpuMicros(upstream.child.pid ?? 0).own,
+    stop: async () => void (await Promise.all([relay.stop(), upstream.stop()])),
+  };
+}
 const PROXY_UPSTREAM = (backend: Backend): Contender => ({
   name: `proxy --upstream (${backend})`,
-  start: async () => {
-    const upstream = await startServer(node, [`${BASELINE}v1-http.mjs`, 'none']);
-    const proxy = await startServer(node, [CLI, 'proxy', '--port', '0', '--metrics-backend', backend, '--upstream', `http://127.0.0.1:${upstream.port}/mcp`]);
-    return {
-      port: proxy.port,
-      cpu: () => cpuMicros(proxy.child.pid ?? 0).own,
-      behind: () => cpuMicros(upstream.child.pid ?? 0).own,
-      stop: async () => void (await Promise.all([proxy.stop(), upstream.stop()])),
-    };
-  },
+  start: () => relaying((port) => [CLI, 'proxy', '--port', '0', '--metrics-backend', backend, '--upstream', `http://127.0.0.1:${port}/mcp`]),
 });
+/** The floor under any relay in front of the same server: bytes passed both ways, nothing read (bench/servers/tcp-relay.ts). */
+const TCP_RELAY: Contender = {
+  name: 'TCP relay (bytes only, no HTTP, no monitoring)',
+  start: () => relaying((port) => [fileURLToPath(new URL('./servers/tcp-relay.js', import.meta.url)), String(port)]),
+};
 const PROXY_STDIO = (backend: Backend): Contender => ({
   name: `proxy --stdio (${backend})`,
   start: async () => {
@@ -203,7 +211,7 @@ const COMPARISONS: Comparison[] = [
     title: 'proxy --upstream in front of the bare SDK v1 server, 2025 sessions: tools/call',
     traffic: { kind: 'calls', shape: 'session' },
     bare: V1_HTTP(),
-    monitored: each(PROXY_UPSTREAM),
+    monitored: [...each(PROXY_UPSTREAM), TCP_RELAY],
   },
   {
     name: 'proxy-stdio',
@@ -346,6 +354,11 @@ function rowsOf(comparison: Comparison, samples: Map<string, Sample[]>): Row[] {
   const cpuTarget = comparison.traffic.kind === 'sessions' ? 1.05 : 1.03;
   for (const contender of comparison.monitored) {
     const mine = samples.get(contender.name) ?? [];
+    if (contender === TCP_RELAY) {
+      // Not a way in: what moving the bytes costs, for the proxies' target to be read against.
+      add("relay's own CPU per call / the server's behind it", contender, '(floor)', ratioOfMedians(mine, mine, cpu, (s) => s.behindPerOp), median(mine.map((s) => s.behindPerOp ?? NaN)), null);
+      continue;
+    }
     if (contender.name.startsWith('proxy ')) {
       add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', ratioOfMedians(mine, bare, rate), bareOf(rate), null);
       // The target: relaying a call (no schema to check, no tool to run) costs a fraction of

@@ -60,7 +60,11 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
     for (const era of ['v2-2025', 'v2-2026']) {
       expect(servers(era)).toEqual(['nodeHandler (prom-client)', 'nodeHandler (otel)', 'handler + toNodeHandler (prom-client)', 'handler + toNodeHandler (otel)', 'bare SDK v2 (again)']);
     }
-    expect(servers('proxy-upstream')).toEqual(['proxy --upstream (prom-client)', 'proxy --upstream (otel)']);
+    expect(servers('proxy-upstream')).toEqual(['proxy --upstream (prom-client)', 'proxy --upstream (otel)', 'TCP relay (bytes only, no HTTP, no monitoring)']);
+    // The relay is the proxies' floor: one row, no target.
+    expect(result.rows.filter((r) => r.contender.startsWith('TCP relay')).map((r) => [r.measure, r.target, r.pass])).toEqual([
+      ["relay's own CPU per call / the server's behind it", '(floor)', null],
+    ]);
     expect(servers('proxy-stdio')).toEqual(['proxy --stdio (prom-client)', 'proxy --stdio (otel)']);
     expect(result.rows.filter((r) => r.target === '<= 0.6').map((r) => [r.contender, r.measure])).toEqual([
       ['proxy --upstream (prom-client)', "proxy's own CPU per call / the server's behind it"],
