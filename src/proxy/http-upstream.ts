@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
+import { SlotList } from '../core/slot-list.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
 import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
@@ -43,8 +44,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   private readonly fixed: string;
   /** Told what each relayed request found of the upstream: set once the monitor is there. */
   watch: UpstreamWatch | undefined;
-  /** The exchanges being relayed now: each is ended with an answer at shutdown. */
-  private readonly relaying = new Set<RelayedExchange>();
+  /** The exchanges being relayed now: each is ended with an answer at shutdown (a SlotList: one comes and goes with every request). */
+  private readonly relaying = new SlotList<RelayedExchange>();
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
@@ -130,7 +131,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   /** Answers what is still being relayed (see relay) and lets go of the connections kept open to the upstream. */
   async close(): Promise<void> {
     this.watch?.stop();
-    for (const exchange of [...this.relaying]) exchange.shutDown();
+    for (const exchange of this.relaying.toArray()) exchange.shutDown();
     this.pool.close();
   }
 

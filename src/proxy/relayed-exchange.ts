@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
+import type { Slotted } from '../core/slot-list.js';
 import { jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch } from '../wire/exchange.js';
 import type { ResponseHead } from './http1-response.js';
@@ -26,7 +27,9 @@ export interface RelayContext {
  * exchange, its methods the listener the connection calls: it is alive while the answer is
  * awaited, so everything it holds lives through collections.
  */
-export class RelayedExchange implements ExchangeListener {
+export class RelayedExchange implements ExchangeListener, Slotted {
+  /** Its place among the exchanges being relayed (see SlotList). */
+  slot = -1;
   private upstream: UpstreamExchange | undefined;
   private watch: BodyWatch | undefined;
   /** The monitor has the answer's head (or CLIENT_GONE). */

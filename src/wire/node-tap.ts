@@ -1,6 +1,7 @@
 import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
+import { SlotList } from '../core/slot-list.js';
 import { CLIENT_GONE, type AnswerHead, type BodyWatch } from './exchange.js';
 
 type WriteHead = ServerResponse['writeHead'];
@@ -38,7 +39,9 @@ class Tap {
   decoder: StringDecoder | undefined;
   whole: string[] | undefined;
   /** The answers of its connection not over yet, this one among them until it is. */
-  connection: Set<Tap> | undefined;
+  connection: SlotList<Tap> | undefined;
+  /** Its place among them (see SlotList). */
+  slot = -1;
   constructor(
     public answered: (head: AnswerHead) => BodyWatch | undefined,
     readonly writeHead: WriteHead,
@@ -160,15 +163,16 @@ function tappedEnd(this: ServerResponse, chunk: unknown, encoding: unknown, call
  * The answers of each connection that are not over yet: one at a time, unless its requests
  * were pipelined. Its close ends them: the client went away, or the handler destroyed the
  * socket. A listener on the connection, added once, instead of one on every response: adding
- * one reads the response's listener fields, 4,500 instructions a request under express.
+ * one reads the response's listener fields, 4,500 instructions a request under express. A
+ * SlotList, not a Set: a kept-alive connection's answers come and go with every request.
  */
-const openOn = new WeakMap<Socket, Set<Tap>>();
+const openOn = new WeakMap<Socket, SlotList<Tap>>();
 
 function connectionClosed(this: Socket): void {
   const open = openOn.get(this);
   if (open === undefined) return;
   openOn.delete(this);
-  for (const tap of [...open]) tap.finish(true);
+  for (const tap of open.toArray()) tap.finish(true);
 }
 
 /**
@@ -228,7 +232,7 @@ export function tapResponse(res: ServerResponse, socket: Socket, answered: (head
   }
   let open = openOn.get(socket);
   if (open === undefined) {
-    open = new Set();
+    open = new SlotList();
     openOn.set(socket, open);
     socket.on('close', connectionClosed);
   }

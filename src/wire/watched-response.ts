@@ -2,17 +2,19 @@
  * A web-standard Response handed on to the client with its body watched as it passes (see
  * BodyWatch): small JSON answers read whole first, streams passed through chunk by chunk.
  */
+import { SlotList } from '../core/slot-list.js';
 import { jsonRpcErrorResponse, SHUTTING_DOWN, type JsonRpcId } from '../transport/http-answers.js';
 import type { BodyWatch } from './exchange.js';
 
 const noop = (): void => {};
 
 /**
- * Shutdown as the exchanges in flight hear of it: each registers what to do then, in one Set
- * (no event listener to add and remove per exchange).
+ * Shutdown as the exchanges in flight hear of it: each registers what to do then, in one
+ * SlotList (no event listener to add and remove per exchange, and no Set whose table churns
+ * with every request: see SlotList).
  */
 export class Shutdown {
-  private readonly waiting = new Set<() => void>();
+  private readonly waiting = new SlotList<{ then: () => void; slot: number }>();
   private begun = false;
 
   get hasBegun(): boolean {
@@ -22,9 +24,7 @@ export class Shutdown {
   begin(): void {
     if (this.begun) return;
     this.begun = true;
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const then of waiting) then();
+    for (const { then } of this.waiting.clear()) then();
   }
 
   /** Calls `then` when shutdown begins (now, if it has); returns what takes it back. */
@@ -33,8 +33,9 @@ export class Shutdown {
       then();
       return noop;
     }
-    this.waiting.add(then);
-    return () => void this.waiting.delete(then);
+    const entry = { then, slot: -1 };
+    this.waiting.add(entry);
+    return () => void this.waiting.delete(entry);
   }
 }
 
