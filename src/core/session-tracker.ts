@@ -1,6 +1,7 @@
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { ToolCatalog } from './tool-catalog.js';
+import { isoTime } from './iso-time.js';
 import type { TraceRef } from './trace-context.js';
 import type {
   ClientFacts,
@@ -58,7 +59,7 @@ class ConnectionRecord {
     readonly connectedAt: number,
   ) {
     this.lastActivity = connectedAt;
-    this.connectedAtIso = new Date(connectedAt).toISOString();
+    this.connectedAtIso = isoTime(connectedAt);
     this.kind = start.kind ?? 'session';
   }
 
@@ -70,7 +71,7 @@ class ConnectionRecord {
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
-      lastActivity: this.lastActivity === this.connectedAt ? this.connectedAtIso : new Date(this.lastActivity).toISOString(),
+      lastActivity: this.lastActivity === this.connectedAt ? this.connectedAtIso : isoTime(this.lastActivity),
       requestCount: this.requestCount,
       transport: s.transport,
       clientName: s.clientName,
@@ -88,14 +89,14 @@ class ConnectionRecord {
       clientIP: s.clientIP,
       userAgent: s.userAgent,
       connectedAt: this.connectedAtIso,
-      lastActivity: new Date(this.lastActivity).toISOString(),
+      lastActivity: isoTime(this.lastActivity),
       requestCount: this.requestCount,
       transport: s.transport,
       clientName: s.clientName,
       clientVersion: s.clientVersion,
       protocolVersion: s.protocolVersion,
       ...(s.authClientId !== undefined ? { authClientId: s.authClientId } : {}),
-      closedAt: new Date(closedAt).toISOString(),
+      closedAt: isoTime(closedAt),
       durationMs: Math.max(0, closedAt - this.connectedAt),
       reason,
     };
