@@ -1,4 +1,4 @@
-import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration, type LabelValues, type MetricType } from 'prom-client';
+import { Counter, Gauge, Histogram, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration, type LabelValues, type MetricType } from 'prom-client';
 import type { TraceRef } from '../core/trace-context.js';
 import { ExemplarTable } from './exemplars.js';
 import { SeriesTree } from './series-tree.js';
@@ -13,7 +13,7 @@ import { SeriesTree } from './series-tree.js';
  */
 
 /** prom-client's types declare `type` an enum its code does not export; at run time it is the string. */
-const typeOf = (type: 'counter' | 'histogram'): MetricType => type as unknown as MetricType;
+const typeOf = (type: 'counter' | 'gauge' | 'histogram'): MetricType => type as unknown as MetricType;
 
 interface HistogramSeries<T extends string> {
   labels: LabelValues<T>;
@@ -52,14 +52,26 @@ export class LeanHistogram<T extends string> extends Histogram<T> {
    * names). With `trace`, the observation becomes its bucket's exemplar.
    */
   record(a: string, b: string, c: string, d: string, value: number, trace?: TraceRef): void {
-    const series = this.series.get4(a, b, c, d) ?? this.series.add([a, b, c, d], { labels: this.labelsOf([a, b, c, d]), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 });
+    this.observeIn(this.series.get4(a, b, c, d) ?? this.series.add([a, b, c, d], this.newSeries([a, b, c, d])), value);
+    if (trace !== undefined) this.exemplars.record(a, b, c, d, () => this.labelsOf([a, b, c, d]) as Record<string, string>, value, trace);
+  }
+
+  /** Observes `value` in the series of these two label values, for a histogram of two labels (no exemplar). */
+  record2(a: string, b: string, value: number): void {
+    this.observeIn(this.series.get2(a, b) ?? this.series.add([a, b], this.newSeries([a, b])), value);
+  }
+
+  private newSeries(values: readonly string[]): HistogramSeries<T> {
+    return { labels: this.labelsOf(values), buckets: new Float64Array(this.bounds.length), sum: 0, count: 0 };
+  }
+
+  private observeIn(series: HistogramSeries<T>, value: number): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] as number)) i++;
     if (i < bounds.length) series.buckets[i] = (series.buckets[i] as number) + 1;
     series.sum += value;
     series.count += 1;
-    if (trace !== undefined) this.exemplars.record(a, b, c, d, () => this.labelsOf([a, b, c, d]) as Record<string, string>, value, trace);
   }
 
   /** The label values, named (in the order the labels were declared). */
@@ -106,27 +118,45 @@ export class LeanHistogram<T extends string> extends Histogram<T> {
   }
 }
 
-/** A counter whose hot path is `add(key, labels, by)`. */
-export class LeanCounter<T extends string> extends Counter<T> {
+/** Series of two labels that add up: what a lean counter and a lean gauge keep. */
+class Sums<T extends string> {
   private readonly series = new SeriesTree<{ labels: LabelValues<T>; value: number }>();
 
-  constructor(config: CounterConfiguration<T>) {
-    super(config);
-    this.labelNames = config.labelNames ?? [];
-  }
-
-  private readonly labelNames: readonly string[];
+  constructor(private readonly labelNames: readonly string[]) {}
 
   /** Adds `by` to the series of these two label values (in the order of the labels' names). */
-  add(a: string, b: string, by = 1): void {
+  add(a: string, b: string, by: number): void {
     const series = this.series.get2(a, b) ?? this.series.add([a, b], { labels: { [this.labelNames[0] as string]: a, [this.labelNames[1] as string]: b } as LabelValues<T>, value: 0 });
     series.value += by;
   }
 
-  async getForPromString(): Promise<{ name: string; help: string; type: 'counter'; values: { labels: LabelValues<T>; value: number }[]; aggregator: 'sum' }> {
-    const self = this as unknown as { name: string; help: string };
-    const values = this.series.ordered.map(({ labels, value }) => ({ labels, value }));
-    return { name: self.name, help: self.help, type: 'counter', values, aggregator: 'sum' };
+  /** What the registry writes (prom-client 15 asks for this first), for a metric of this type. */
+  promString<K extends 'counter' | 'gauge'>(metric: object, type: K): { name: string; help: string; type: K; values: { labels: LabelValues<T>; value: number }[]; aggregator: 'sum' } {
+    const { name, help } = metric as { name: string; help: string };
+    return { name, help, type, values: this.series.ordered.map(({ labels, value }) => ({ labels, value })), aggregator: 'sum' };
+  }
+
+  clear(): void {
+    this.series.clear();
+  }
+}
+
+/** A counter whose hot path is `add(a, b, by)`. */
+export class LeanCounter<T extends string> extends Counter<T> {
+  private readonly sums: Sums<T>;
+
+  constructor(config: CounterConfiguration<T>) {
+    super(config);
+    this.sums = new Sums(config.labelNames ?? []);
+  }
+
+  /** Adds `by` to the series of these two label values (in the order of the labels' names). */
+  add(a: string, b: string, by = 1): void {
+    this.sums.add(a, b, by);
+  }
+
+  async getForPromString(): Promise<ReturnType<Sums<T>['promString']>> {
+    return this.sums.promString(this, 'counter');
   }
 
   override async get(): ReturnType<Counter<T>['get']> {
@@ -134,7 +164,36 @@ export class LeanCounter<T extends string> extends Counter<T> {
   }
 
   override reset(): void {
-    (this.series as typeof this.series | undefined)?.clear();
+    // The base class resets in its constructor, before this class's fields exist.
+    (this.sums as Sums<T> | undefined)?.clear();
+    super.reset();
+  }
+}
+
+/** A gauge whose hot path is `add(a, b, by)` (by -1 to take one away). */
+export class LeanGauge<T extends string> extends Gauge<T> {
+  private readonly sums: Sums<T>;
+
+  constructor(config: GaugeConfiguration<T>) {
+    super(config);
+    this.sums = new Sums(config.labelNames ?? []);
+  }
+
+  /** Adds `by` to the series of these two label values (in the order of the labels' names). */
+  add(a: string, b: string, by: number): void {
+    this.sums.add(a, b, by);
+  }
+
+  async getForPromString(): Promise<ReturnType<Sums<T>['promString']>> {
+    return this.sums.promString(this, 'gauge');
+  }
+
+  override async get(): ReturnType<Gauge<T>['get']> {
+    return { ...(await this.getForPromString()), type: typeOf('gauge') } as Awaited<ReturnType<Gauge<T>['get']>>;
+  }
+
+  override reset(): void {
+    (this.sums as Sums<T> | undefined)?.clear();
     super.reset();
   }
 }

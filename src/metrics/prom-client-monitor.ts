@@ -13,7 +13,7 @@ import {
   UPSTREAM_FAILURES,
 } from '../core/types.js';
 import { LabelPolicy, type LabelPolicyOptions } from './label-policy.js';
-import { LeanCounter, LeanHistogram } from './lean-metrics.js';
+import { LeanCounter, LeanGauge, LeanHistogram } from './lean-metrics.js';
 import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
 
 /**
@@ -22,10 +22,11 @@ import { HELP, METRIC, OPERATION_BUCKETS, SESSION_BUCKETS } from './names.js';
  * instances with two registries share nothing.
  */
 export class PromClientMonitor implements ConnectionMonitor {
-  private readonly active: Gauge<'transport' | 'client_name'>;
-  private readonly established: Counter<'transport' | 'client_name'>;
-  private readonly closed: Counter<'transport' | 'reason'>;
-  private readonly duration: Histogram<'transport' | 'reason'>;
+  /** The session families, changed at every session's start and end: lean, as the per-request ones. */
+  private readonly active: LeanGauge<'transport' | 'client_name'>;
+  private readonly established: LeanCounter<'transport' | 'client_name'>;
+  private readonly closed: LeanCounter<'transport' | 'reason'>;
+  private readonly duration: LeanHistogram<'transport' | 'reason'>;
   private readonly subscriptionsActive: Gauge<'client_name'>;
   private readonly subscriptionsTotal: Counter<'client_name'>;
   private readonly subscriptionDuration: Histogram<'reason'>;
@@ -43,10 +44,10 @@ export class PromClientMonitor implements ConnectionMonitor {
   ) {
     this.labels = new LabelPolicy(options);
     const registers = [registry];
-    this.active = new Gauge({ name: METRIC.sessionsActive, help: HELP.sessionsActive, labelNames: ['transport', 'client_name'], registers });
-    this.established = new Counter({ name: METRIC.sessionsTotal, help: HELP.sessionsTotal, labelNames: ['transport', 'client_name'], registers });
-    this.closed = new Counter({ name: METRIC.sessionsClosedTotal, help: HELP.sessionsClosedTotal, labelNames: ['transport', 'reason'], registers });
-    this.duration = new Histogram({
+    this.active = new LeanGauge({ name: METRIC.sessionsActive, help: HELP.sessionsActive, labelNames: ['transport', 'client_name'], registers });
+    this.established = new LeanCounter({ name: METRIC.sessionsTotal, help: HELP.sessionsTotal, labelNames: ['transport', 'client_name'], registers });
+    this.closed = new LeanCounter({ name: METRIC.sessionsClosedTotal, help: HELP.sessionsClosedTotal, labelNames: ['transport', 'reason'], registers });
+    this.duration = new LeanHistogram({
       name: METRIC.sessionDuration,
       help: HELP.sessionDuration,
       labelNames: ['transport', 'reason'],
@@ -78,7 +79,7 @@ export class PromClientMonitor implements ConnectionMonitor {
     });
     // Series that exist from the first scrape, so rate() and absent() see zeros, not gaps.
     for (const transport of HTTP_TRANSPORT_KINDS) {
-      for (const reason of CLOSE_REASONS) this.closed.inc({ transport, reason }, 0);
+      for (const reason of CLOSE_REASONS) this.closed.add(transport, reason, 0);
     }
     for (const reason of REJECT_REASONS) this.rejected.inc({ reason }, 0);
   }
@@ -92,9 +93,8 @@ export class PromClientMonitor implements ConnectionMonitor {
       this.countClientRequest(client_name, this.labels.protocolVersion(connection.protocolVersion));
       return;
     }
-    const labels = { transport: connection.transport, client_name };
-    this.active.inc(labels);
-    this.established.inc(labels);
+    this.active.add(connection.transport, client_name, 1);
+    this.established.add(connection.transport, client_name);
   };
 
   onConnectionClosed = (_id: string, durationMs: number, connection: ClosedConnectionInfo): void => {
@@ -104,10 +104,9 @@ export class PromClientMonitor implements ConnectionMonitor {
       this.subscriptionDuration.observe({ reason: connection.reason }, durationMs / 1000);
       return;
     }
-    this.active.dec({ transport: connection.transport, client_name });
-    const labels = { transport: connection.transport, reason: connection.reason };
-    this.closed.inc(labels);
-    this.duration.observe(labels, durationMs / 1000);
+    this.active.add(connection.transport, client_name, -1);
+    this.closed.add(connection.transport, connection.reason);
+    this.duration.record2(connection.transport, connection.reason, durationMs / 1000);
   };
 
   onRequestRejected = (reason: RejectReason): void => {
