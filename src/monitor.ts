@@ -97,6 +97,9 @@ function authClientOf(req: IncomingMessage): string | undefined {
 
 const asList = <T>(value: T | readonly T[] | undefined): readonly T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value as T]);
 
+/** The request headers that tell who the client is. */
+type ClientHeaders = Pick<IncomingHttpHeaders, 'user-agent'> & { 'x-forwarded-for'?: string | string[] | undefined; 'x-real-ip'?: string | string[] | undefined };
+
 /**
  * Everything that monitors MCP, for a server you run yourself: the tracker, the metrics
  * (prom-client and/or OpenTelemetry), logs, history, the clients view, the event stream and
@@ -187,8 +190,8 @@ export class McpMonitor {
     return facts;
   }
 
-  /** The client's facts but the client id, from a request's socket and headers. */
-  private factsOf(socket: Socket, headers: IncomingHttpHeaders): ExchangeFacts {
+  /** The client's facts but the client id, from a request's socket and headers (those it reads: user-agent, x-forwarded-for, x-real-ip). */
+  factsOf(socket: Socket, headers: ClientHeaders): ExchangeFacts {
     return { clientIP: this.clientIpOf(socket, headers), userAgent: boundedText(headers['user-agent'], MAX_USER_AGENT_LENGTH), connection: socket };
   }
 
@@ -197,7 +200,7 @@ export class McpMonitor {
    * proxy has one client for its life: its address is masked once (an HMAC under `hash`),
    * not on every request.
    */
-  private clientIpOf(socket: Socket, headers: IncomingHttpHeaders): string {
+  private clientIpOf(socket: Socket, headers: ClientHeaders): string {
     const known = this.addresses.get(socket);
     if (known !== undefined) return known;
     const peer = socket.remoteAddress;

@@ -11,6 +11,7 @@ import type { AdminHandler, ToolSummary } from './http/admin-routes.js';
 import { handleProbe } from './http/probes.js';
 import { createMcpEndpoint } from './mcp-endpoint.js';
 import { McpMonitor, type McpMonitorOptions } from './monitor.js';
+import { FrontDoor, isAnswerRelay } from './proxy/front-door.js';
 import { SessionTable, type ServerFactory } from './sdk-v1/session-table.js';
 import { SseHost } from './sdk-v1/sse-host.js';
 import { StreamableHttpHost } from './sdk-v1/streamable-http-host.js';
@@ -21,7 +22,9 @@ import {
   DEFAULT_PING_TIMEOUT_SECONDS,
   TCP_KEEPALIVE_DELAY_MS,
 } from './transport/liveness.js';
+import { DEFAULT_MAX_BODY_BYTES } from './transport/read-body.js';
 import { createRequestGuard } from './transport/request-guard.js';
+import { readNodeHeaders } from './wire/classifier.js';
 import type { WireHandler } from './wire/exchange.js';
 
 export interface MonitoredServerOptions extends McpMonitorOptions {
@@ -227,6 +230,26 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
     }
   });
 
+  // A proxy's upstream that writes its own answers: its plain POSTs are relayed by the front
+  // door, with no node:http request or response made (see proxy/front-door.ts).
+  const relayer = options.endpointHandler;
+  const frontDoor = isAnswerRelay(relayer)
+    ? FrontDoor.install(httpServer, {
+        endpoint,
+        maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        hostAllowed: (host) => guard.hostAllowed(host),
+        serve: ({ head, text, body, socket }, answer) => {
+          const read = readNodeHeaders('POST', head.headers, body);
+          monitor.exchanges
+            .relay(read, monitor.factsOf(socket, head.headers), (answered) => relayer.relayTo({ method: 'POST', raw: head.raw, names: head.names, text, parsed: body }, answer, answered))
+            .catch((error: unknown) => {
+              logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
+              if (!answer.finished) answer.destroy();
+            });
+        },
+      })
+    : undefined;
+
   const adminServer = separateAdmin ? createServer(limits, (req, res) => adminHandler(req, res)) : undefined;
   const port = await listen(httpServer, options.port ?? 3000, bindHost);
   const adminPort = adminServer
@@ -264,6 +287,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
         monitor.exchanges.answerPending();
         await Promise.all([sessions.closeAll('server_shutdown'), ...wireHandlers.map((handler) => handler.close?.())]);
         await monitor.close();
+        frontDoor?.close();
         await Promise.all([closeListener(httpServer), adminServer && closeListener(adminServer)]);
       })();
       return closing;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { HEADER_NAME } from '../proxy/http1-response.js';
+import { isToken } from '../proxy/http-chars.js';
 import { SettingError } from './settings.js';
 
 /** What the proxy hands its upstream beside the traffic: the stdio child's environment, the HTTP upstream's extra headers. */
@@ -38,7 +38,7 @@ export function proxyExtras(
   const add = (flag: string, item: string, value: (rest: string, name: string) => string): void => {
     const colon = item.indexOf(':');
     const name = (colon === -1 ? item : item.slice(0, colon)).trim();
-    if (colon === -1 || !HEADER_NAME.test(name)) throw new SettingError(`${flag}: expected "Name: value", got a header without a valid name`);
+    if (colon === -1 || !isToken(name)) throw new SettingError(`${flag}: expected "Name: value", got a header without a valid name`);
     if (RESERVED.has(name.toLowerCase())) throw new SettingError(`${flag} ${name}: the proxy sets this header itself`);
     const text = value(item.slice(colon + 1).trim(), name);
     if (/[\r\n\0]/.test(text)) throw new SettingError(`${flag} ${name}: the value has a line break or NUL`);

@@ -4,8 +4,8 @@ import { SlotList } from '../core/slot-list.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
 import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
-import { HEADER_NAME } from './http1-response.js';
-import { RelayedExchange, type RelayContext } from './relayed-exchange.js';
+import { isToken } from './http-chars.js';
+import { NodeAnswer, RelayedExchange, type ClientAnswer, type RelayContext, type RelayRequest } from './relayed-exchange.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
 
@@ -51,7 +51,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
     this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
     for (const [name, value] of this.extra) {
-      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
+      if (!isToken(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
     }
     const url = options.url;
     const tls = url.protocol === 'https:';
@@ -70,23 +70,29 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
    * closes the request's connection upstream. Resolves when the exchange is over.
    */
   relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, parsed?: unknown): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
+    return this.relayTo({ method: (req.method ?? 'GET').toUpperCase(), raw: req.rawHeaders, text, parsed }, new NodeAnswer(res), answered);
+  }
+
+  /**
+   * As relay(), for a request read already (node:http's, or the proxy's own front door's),
+   * its answer written to `answer`. Header lines are passed on as they came.
+   */
+  relayTo(request: RelayRequest, answer: ClientAnswer, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void> {
+    const { method, raw, names, text, parsed } = request;
     const body = method === 'POST' ? (text ?? '') : undefined;
-    let request = `${method} ${this.path} HTTP/1.1\r\n${this.fixed}`;
-    const raw = req.rawHeaders;
+    let head = `${method} ${this.path} HTTP/1.1\r\n${this.fixed}`;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i] as string;
-      const lower = name.toLowerCase();
-      // node:http's parser let no CR or LF into a name or value: they go on as they came
-      // (HTTP/2 pseudo-headers, ':path' and the like, never do).
-      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower) && lower.charCodeAt(0) !== 58 /* : */) request += `${name}: ${raw[i + 1] as string}\r\n`;
+      const lower = names === undefined ? name.toLowerCase() : (names[i >> 1] as string);
+      // HTTP/2 pseudo-headers (':path' and the like) never go on.
+      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower) && lower.charCodeAt(0) !== 58 /* : */) head += `${name}: ${raw[i + 1] as string}\r\n`;
     }
-    request += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    head += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
     return new Promise<void>((resolve) => {
-      const exchange = new RelayedExchange(this, res, answered, id, resolve);
+      const exchange = new RelayedExchange(this, answer, answered, id, resolve);
       this.relaying.add(exchange);
-      exchange.sending(this.pool.send(request, method === 'HEAD', exchange));
+      exchange.sending(this.pool.send(head, method === 'HEAD', exchange));
     });
   }
 

@@ -10,6 +10,91 @@ import { failureOf, meansDown, type UpstreamWatch } from './upstream-watch.js';
 /** Response headers of one hop, when the body's bytes pass unchanged. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
 
+/**
+ * Where an exchange writes its answer to the client: node:http's response (NodeAnswer), or the
+ * proxy's own connection (see front-door.ts). The head is held until the body's first bytes,
+ * flushHeaders, or the end, as node:http holds it.
+ */
+export interface ClientAnswer {
+  /**
+   * `headers` as received (name, value, ...), checked by whoever read them (ResponseParser
+   * lets no control character or bad name through). node:http's response checks them again,
+   * and throws on what it will not send.
+   */
+  writeHead(status: number, reason: string, headers: string[]): void;
+  /** A whole answer made here: a JSON body. */
+  json(status: number, text: string): void;
+  /** False when the client is not taking bytes as fast: wait for onDrain. */
+  write(chunk: Buffer): boolean;
+  flushHeaders(): void;
+  end(text?: string): void;
+  destroy(): void;
+  /** Called once if the client's connection closes before the answer ended. */
+  onClose(listener: () => void): void;
+  onDrain(listener: () => void): void;
+  /** The answer ended (its last bytes written). */
+  readonly finished: boolean;
+}
+
+/** A ClientAnswer on node:http's response. */
+export class NodeAnswer implements ClientAnswer {
+  constructor(private readonly res: ServerResponse) {}
+
+  writeHead(status: number, reason: string, headers: string[]): void {
+    this.res.writeHead(status, reason, headers);
+  }
+
+  json(status: number, text: string): void {
+    this.res.writeHead(status, { 'content-type': 'application/json' });
+    this.res.end(text);
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  flushHeaders(): void {
+    this.res.flushHeaders();
+  }
+
+  end(text?: string): void {
+    if (text === undefined) this.res.end();
+    else this.res.end(text);
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+
+  onClose(listener: () => void): void {
+    this.res.once('close', () => {
+      if (!this.res.writableFinished) listener();
+    });
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.once('drain', listener);
+  }
+
+  get finished(): boolean {
+    return this.res.writableFinished;
+  }
+}
+
+/** A request to relay, read already (by node:http, or by the proxy's front door). */
+export interface RelayRequest {
+  /** Upper case. */
+  method: string;
+  /** The headers as received: name, value, ... Whoever read them let no CR, LF or NUL into a name or value. */
+  raw: readonly string[];
+  /** The headers' names in lower case, one for each pair of raw, when the reader has them. */
+  names?: readonly string[];
+  /** The body as the client sent it (undefined for a GET or DELETE). */
+  text: string | undefined;
+  /** Its JSON, when parsed already. */
+  parsed?: unknown;
+}
+
 /** What an exchange needs of the proxy around it. */
 export interface RelayContext {
   /** Told what the exchange found of the upstream. */
@@ -46,13 +131,13 @@ export class RelayedExchange implements ExchangeListener, Slotted {
 
   constructor(
     private readonly context: RelayContext,
-    private readonly res: ServerResponse,
+    private readonly res: ClientAnswer,
     private readonly answered: (head: AnswerHead) => BodyWatch | undefined,
     /** The id of the one request being answered, for its error at shutdown. */
     private readonly id: string | number | undefined,
     private readonly resolve: () => void,
   ) {
-    res.once('close', () => this.clientClosed());
+    res.onClose(() => this.clientClosed());
   }
 
   /** Set once the request is on its way. */
@@ -91,7 +176,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     this.parts?.push(chunk);
     if (!this.res.write(chunk)) {
       this.upstream?.pause();
-      this.res.once('drain', this.resume);
+      this.res.onDrain(this.resume);
     }
   }
 
@@ -132,8 +217,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
       const status = error === undefined ? 503 : 200;
       this.watch = this.answered(jsonHead(status));
       this.watch?.whole?.(error ?? '');
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(error ?? '');
+      res.json(status, error ?? '');
     } else if (this.streaming) {
       const frame = error === undefined ? '' : `event: message\ndata: ${error}\n\n`;
       if (frame !== '') this.watch?.chunk?.(frame);
@@ -145,7 +229,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
 
   /** The client left first: stop asking upstream, and say so to the monitor. */
   private clientClosed(): void {
-    if (this.res.writableFinished || this.over) return;
+    if (this.res.finished || this.over) return;
     this.upstream?.cancel();
     if (!this.heard) {
       this.heard = true;
@@ -161,8 +245,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     const failed = this.context.unreachable(error);
     this.watch = this.answered(jsonHead(502));
     this.watch?.whole?.(failed);
-    this.res.writeHead(502, { 'content-type': 'application/json' });
-    this.res.end(failed);
+    this.res.json(502, failed);
     this.finish();
   }
 

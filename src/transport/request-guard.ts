@@ -35,6 +35,8 @@ export interface RequestGuard {
    * headers an allowed browser origin needs and returns true.
    */
   admit(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Whether a request with this Host header passes the Host check (answers nothing, counts nothing). */
+  hostAllowed(header: string | undefined): boolean;
 }
 
 /** Host names of the loopback interface, as Host and Origin headers write them. */
@@ -114,6 +116,7 @@ export function createRequestGuard(options: RequestGuardOptions, refusals: Guard
   return {
     hostCheck,
     originCheck,
+    hostAllowed,
     admit(req, res) {
       if (!hostAllowed(req.headers.host)) return refuse(res);
       const origin = req.headers.origin;

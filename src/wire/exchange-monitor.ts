@@ -153,11 +153,11 @@ export class HttpExchangeMonitor {
   }
 
   /**
-   * One exchange carried on node:http streams by `relay` (see NodeRelay), recorded as
-   * exchange() records one; `body` is the request's JSON, read already.
+   * One exchange carried on node:http streams, or on the proxy's own connections, by `relay`
+   * (see NodeRelay), recorded as exchange() records one; `read` is the request read already.
    */
-  async relay(req: IncomingMessage, http: ExchangeFacts, body: unknown, relay: (answered: (head: AnswerHead) => BodyWatch | undefined) => Promise<void>): Promise<void> {
-    const answered = this.watch(req, http, body);
+  async relay(read: RequestRead, http: ExchangeFacts, relay: (answered: (head: AnswerHead) => BodyWatch | undefined) => Promise<void>): Promise<void> {
+    const answered = this.watchRequest(read, http);
     let heard = false;
     await relay((head) => {
       heard = true;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { JSONRPC, sendJsonRpcError } from '../transport/http-answers.js';
 import type { ReadRequest } from '../transport/read-body.js';
+import { readNodeRequest } from './classifier.js';
 import type { ExchangeFacts, WireHandler } from './exchange.js';
 import type { HttpExchangeMonitor } from './exchange-monitor.js';
 import { toWebRequest, writeWebResponse } from './fetch-bridge.js';
@@ -25,7 +26,7 @@ export async function serveNode(
   try {
     if (handler.relay) {
       const relay = handler.relay.bind(handler);
-      await exchanges.relay(req, facts, read.body, (answered) => relay(req, res, read.text, answered, read.body));
+      await exchanges.relay(readNodeRequest(req, read.body), facts, (answered) => relay(req, res, read.text, answered, read.body));
       return;
     }
     if (!handler.fetch) throw new TypeError('a wire handler needs fetch or relay');

@@ -1,0 +1,26 @@
+/**
+ * The characters HTTP/1.1 allows in a header's name and value. A head is checked in one pass
+ * (HEADER_LINES over all its header lines): a check per name and per value costs more in
+ * calls than in the characters it looks at, on every relayed request and answer.
+ */
+
+/** A character of a token (RFC 9110): what a header name is made of. */
+const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+/** A character node:http sends in a header value: HTAB, visible ASCII, space, and the bytes 0x80 to 0xff. */
+const VCHAR = '[\\t\\x20-\\x7e\\x80-\\xff]';
+
+const TOKEN = new RegExp(`^${TCHAR}+$`);
+const FIELD_VALUE = new RegExp(`^${VCHAR}*$`);
+
+/**
+ * Header lines and nothing else: `name:value` lines (a token, a colon, value characters)
+ * with CRLF between them, none after the last. A folded line, a bare CR or LF, a control
+ * character or a name that is not a token fails it.
+ */
+export const HEADER_LINES = new RegExp(`^(?:${TCHAR}+:${VCHAR}*(?:\\r\\n(?!$)|$))*$`);
+
+/** Whether `text` is a token: a header name. */
+export const isToken = (text: string): boolean => TOKEN.test(text);
+
+/** Whether `text` may be a header value (or a status line's reason) as node:http sends one. */
+export const isFieldValue = (text: string): boolean => FIELD_VALUE.test(text);

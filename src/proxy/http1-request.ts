@@ -1,0 +1,135 @@
+/**
+ * The head of a client's request, read by the proxy's front door (front-door.ts) for the one
+ * kind of request it relays itself: `POST <endpoint>` over HTTP/1.1 with a Content-Length.
+ * Anything else, and anything it is not sure of, is not read here but handed to node:http's
+ * server, which answers it as it always has (a malformed head with 400, a long one with 431):
+ * this reader only has to be right about what it accepts, never about what it refuses.
+ */
+import { HEADER_LINES } from './http-chars.js';
+
+/** The headers the monitor and the relay look up, by lower-case name; each was sent at most once. */
+export type KnownHeaders = {
+  host: string | undefined;
+  'user-agent': string | undefined;
+  'x-forwarded-for': string | undefined;
+  'x-real-ip': string | undefined;
+  'mcp-session-id': string | undefined;
+  'mcp-protocol-version': string | undefined;
+};
+
+/** A request head the front door relays itself. */
+export interface RequestHead {
+  /** The headers as received: name, value, name, value, ... (values without the whitespace around them, as node:http's rawHeaders). */
+  raw: string[];
+  /** The headers' names in lower case, in the same order (one for each pair of raw). */
+  names: string[];
+  headers: KnownHeaders;
+  /** The body's length in bytes. */
+  contentLength: number;
+  /** The client asked for the connection to close after the answer. */
+  close: boolean;
+}
+
+/** A request target of the origin form: a path and query of visible ASCII. */
+const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+const DIGITS = /^\d{1,15}$/;
+const CLOSE = /(?:^|[\s,])close(?:$|[\s,])/i;
+const UPGRADE = /(?:^|[\s,])upgrade(?:$|[\s,])/i;
+const REQUEST_LINE_START = 'POST ';
+const REQUEST_LINE_END = ' HTTP/1.1';
+
+/** Whether bytes that may be the start of a request can still begin `POST `. */
+export function mayBePost(buf: Buffer): boolean {
+  const n = Math.min(buf.length, REQUEST_LINE_START.length);
+  for (let i = 0; i < n; i++) if (buf[i] !== REQUEST_LINE_START.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Reads a head (`text`: the bytes as latin1, from the request line to the last header line,
+ * without the empty line) when it is a `POST` of `endpoint` the front door relays: HTTP/1.1,
+ * one Content-Length of at most `maxBodyBytes`, no Transfer-Encoding, Expect, Upgrade or Origin
+ * (CORS answers are node:http's path), no obsolete line folding, no character node:http would
+ * refuse, and none of the headers looked up sent twice. Undefined for anything else.
+ */
+export function readRequestHead(text: string, endpoint: string, maxBodyBytes: number): RequestHead | undefined {
+  const eol = text.indexOf('\r\n');
+  const line = eol < 0 ? text : text.slice(0, eol);
+  if (!line.startsWith(REQUEST_LINE_START) || !line.endsWith(REQUEST_LINE_END)) return undefined;
+  const target = line.slice(REQUEST_LINE_START.length, line.length - REQUEST_LINE_END.length);
+  const query = target.indexOf('?');
+  if ((query < 0 ? target : target.slice(0, query)) !== endpoint || !ORIGIN_FORM.test(target)) return undefined;
+  // Every header line well formed, in one pass: each is then only cut at its colon.
+  if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) return undefined;
+  const raw: string[] = [];
+  const names: string[] = [];
+  const headers: KnownHeaders = { host: undefined, 'user-agent': undefined, 'x-forwarded-for': undefined, 'x-real-ip': undefined, 'mcp-session-id': undefined, 'mcp-protocol-version': undefined };
+  let length: string | undefined;
+  let connection: string | undefined;
+  let at = eol < 0 ? text.length : eol + 2;
+  while (at < text.length) {
+    let end = text.indexOf('\r\n', at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', at);
+    const name = text.slice(at, colon);
+    const value = trimOws(text.slice(colon + 1, end));
+    const lower = name.toLowerCase();
+    raw.push(name, value);
+    names.push(lower);
+    at = end + 2;
+    switch (lower) {
+      case 'content-length':
+        if (length !== undefined) return undefined;
+        length = value;
+        break;
+      case 'connection':
+        if (connection !== undefined) return undefined;
+        connection = value;
+        break;
+      case 'transfer-encoding':
+      case 'expect':
+      case 'upgrade':
+      case 'origin':
+        return undefined;
+      case 'host':
+        if (headers.host !== undefined) return undefined;
+        headers.host = value;
+        break;
+      case 'user-agent':
+        if (headers['user-agent'] !== undefined) return undefined;
+        headers['user-agent'] = value;
+        break;
+      case 'x-forwarded-for':
+        if (headers['x-forwarded-for'] !== undefined) return undefined;
+        headers['x-forwarded-for'] = value;
+        break;
+      case 'x-real-ip':
+        if (headers['x-real-ip'] !== undefined) return undefined;
+        headers['x-real-ip'] = value;
+        break;
+      case 'mcp-session-id':
+        if (headers['mcp-session-id'] !== undefined) return undefined;
+        headers['mcp-session-id'] = value;
+        break;
+      case 'mcp-protocol-version':
+        if (headers['mcp-protocol-version'] !== undefined) return undefined;
+        headers['mcp-protocol-version'] = value;
+        break;
+    }
+  }
+  // node:http refuses an HTTP/1.1 request without a Host.
+  if (headers.host === undefined || length === undefined || !DIGITS.test(length)) return undefined;
+  const contentLength = Number(length);
+  if (contentLength > maxBodyBytes) return undefined;
+  if (connection !== undefined && UPGRADE.test(connection)) return undefined;
+  return { raw, names, headers, contentLength, close: connection !== undefined && CLOSE.test(connection) };
+}
+
+/** A header value without the spaces and tabs around it. */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
