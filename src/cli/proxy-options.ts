@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isToken } from '../proxy/http-chars.js';
+import { isToken } from '../http/http-chars.js';
 import { SettingError } from './settings.js';
 
 /** What the proxy hands its upstream beside the traffic: the stdio child's environment, the HTTP upstream's extra headers. */

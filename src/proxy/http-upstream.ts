@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MODERN_PROTOCOL_VERSION } from '../core/protocol-versions.js';
 import { SlotList } from '../core/slot-list.js';
+import type { ClientAnswer, RelayRequest } from '../http/front-door.js';
+import { isToken } from '../http/http-chars.js';
 import { META_CLIENT_INFO, META_PROTOCOL_VERSION } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText } from '../transport/http-answers.js';
 import { type AnswerHead, type BodyWatch, type FetchHandler, type FetchOptions, type NodeRelay } from '../wire/exchange.js';
-import { isToken } from './http-chars.js';
-import { NodeAnswer, RelayedExchange, type ClientAnswer, type RelayContext, type RelayRequest } from './relayed-exchange.js';
+import { NodeAnswer, RelayedExchange, type RelayContext } from './relayed-exchange.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './upstream-watch.js';
 

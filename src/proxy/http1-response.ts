@@ -5,7 +5,7 @@
  * next request. Framing it cannot be sure of is an error, never a guess: a proxy that guesses
  * where one answer ends can hand one client another's answer.
  */
-import { HEADER_LINES, isFieldValue } from './http-chars.js';
+import { HEADER_LINES, isFieldValue } from '../http/http-chars.js';
 
 /** The head of an answer, as received. */
 export interface ResponseHead {

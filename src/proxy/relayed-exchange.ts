@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { Slotted } from '../core/slot-list.js';
+import type { ClientAnswer } from '../http/front-door.js';
 import { jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { CLIENT_GONE, jsonHead, type AnswerHead, type BodyWatch } from '../wire/exchange.js';
 import type { ResponseHead } from './http1-response.js';
@@ -9,32 +10,6 @@ import { failureOf, meansDown, type UpstreamWatch } from './upstream-watch.js';
 
 /** Response headers of one hop, when the body's bytes pass unchanged. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
-
-/**
- * Where an exchange writes its answer to the client: node:http's response (NodeAnswer), or the
- * proxy's own connection (see front-door.ts). The head is held until the body's first bytes,
- * flushHeaders, or the end, as node:http holds it.
- */
-export interface ClientAnswer {
-  /**
-   * `headers` as received (name, value, ...), checked by whoever read them (ResponseParser
-   * lets no control character or bad name through). node:http's response checks them again,
-   * and throws on what it will not send.
-   */
-  writeHead(status: number, reason: string, headers: string[]): void;
-  /** A whole answer made here: a JSON body. */
-  json(status: number, text: string): void;
-  /** False when the client is not taking bytes as fast: wait for onDrain. */
-  write(chunk: Buffer): boolean;
-  flushHeaders(): void;
-  end(text?: string): void;
-  destroy(): void;
-  /** Called once if the client's connection closes before the answer ended. */
-  onClose(listener: () => void): void;
-  onDrain(listener: () => void): void;
-  /** The answer ended (its last bytes written). */
-  readonly finished: boolean;
-}
 
 /** A ClientAnswer on node:http's response. */
 export class NodeAnswer implements ClientAnswer {
@@ -79,20 +54,6 @@ export class NodeAnswer implements ClientAnswer {
   get finished(): boolean {
     return this.res.writableFinished;
   }
-}
-
-/** A request to relay, read already (by node:http, or by the proxy's front door). */
-export interface RelayRequest {
-  /** Upper case. */
-  method: string;
-  /** The headers as received: name, value, ... Whoever read them let no CR, LF or NUL into a name or value. */
-  raw: readonly string[];
-  /** The headers' names in lower case, one for each pair of raw, when the reader has them. */
-  names?: readonly string[];
-  /** The body as the client sent it (undefined for a GET or DELETE). */
-  text: string | undefined;
-  /** Its JSON, when parsed already. */
-  parsed?: unknown;
 }
 
 /** What an exchange needs of the proxy around it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isFieldValue, isToken } from '../../src/proxy/http-chars.js';
-import { mayBePost, readRequestHead } from '../../src/proxy/http1-request.js';
+import { isFieldValue, isToken } from '../../src/http/http-chars.js';
+import { mayBePost, readRequestHead } from '../../src/http/http1-request.js';
 
 const LINE = 'POST /mcp HTTP/1.1';
 const HEADERS = [

@@ -1,13 +1,15 @@
 /**
  * The proxy's front door: its listener reads each connection's requests itself, and relays a
  * plain `POST <endpoint>` (see http1-request.ts) to the upstream with no node:http request or
- * response made for it, as the upstream side does (upstream-pool.ts). Everything else (other
+ * response made for it, as the upstream side does (proxy/upstream-pool.ts). The hosted
+ * server puts it in front when its endpoint handler is an AnswerRelay (the proxy's
+ * HttpUpstream); the library never needs the proxy's code for it. Everything else (other
  * methods and paths, the admin routes, refusals, anything unusual) is handed to node:http's
  * server at a request boundary, the bytes read so far put back, and the connection stays
  * with node:http from then on: it answers those exactly as it would have.
  *
  * What node:http's server does for a connection, this does for the ones it keeps, the same
- * way: keep-alive (an idle connection closed after the server's keepAliveTimeout), a head
+ * way: keep-alive (an idle connection closed a second after the server's keepAliveTimeout), a head
  * within headersTimeout and a request within requestTimeout (else 408, as node:http writes
  * it), `Connection: close`, a client's half-close, and answers framed and headed as
  * node:http frames and heads them (Date, Connection, Keep-Alive, chunked for a body of no
@@ -20,10 +22,15 @@ import { SlotList, type Slotted } from '../core/slot-list.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../transport/read-body.js';
 import type { AnswerHead, BodyWatch } from '../wire/exchange.js';
 import { mayBePost, readRequestHead, type RequestHead } from './http1-request.js';
-import type { ClientAnswer, RelayRequest } from './relayed-exchange.js';
 
 /** A head longer than this is node:http's to read (and refuse at its own limit). */
 const MAX_FRONT_HEAD_BYTES = 8192;
+/**
+ * A head that comes in more pieces than this is node:http's to read: a client writes its
+ * head in one or two; one that sends it a few bytes at a time is read by the parser made
+ * for that, not joined here again at every piece.
+ */
+const MAX_HEAD_PIECES = 16;
 /** How often timeouts are checked (node:http's connectionsCheckingInterval as the server sets it). */
 const CHECK_INTERVAL_MS = 500;
 /** What node:http's server waits past its keepAliveTimeout before closing an idle connection, so a client that trusts Keep-Alive never races the close. */
@@ -31,6 +38,46 @@ const KEEP_ALIVE_BUFFER_MS = 1000;
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 /** node:http's answer to a request that timed out. */
 const REQUEST_TIMEOUT = `HTTP/1.1 408 ${STATUS_CODES[408]}\r\nConnection: close\r\n\r\n`;
+
+/**
+ * Where an exchange writes its answer to the client: node:http's response (NodeAnswer), or the
+ * proxy's own connection (see front-door.ts). The head is held until the body's first bytes,
+ * flushHeaders, or the end, as node:http holds it.
+ */
+export interface ClientAnswer {
+  /**
+   * `headers` as received (name, value, ...), checked by whoever read them (ResponseParser
+   * lets no control character or bad name through). node:http's response checks them again,
+   * and throws on what it will not send.
+   */
+  writeHead(status: number, reason: string, headers: string[]): void;
+  /** A whole answer made here: a JSON body. */
+  json(status: number, text: string): void;
+  /** False when the client is not taking bytes as fast: wait for onDrain. */
+  write(chunk: Buffer): boolean;
+  flushHeaders(): void;
+  end(text?: string): void;
+  destroy(): void;
+  /** Called once if the client's connection closes before the answer ended. */
+  onClose(listener: () => void): void;
+  onDrain(listener: () => void): void;
+  /** The answer ended (its last bytes written). */
+  readonly finished: boolean;
+}
+
+/** A request to relay, read already (by node:http, or by the proxy's front door). */
+export interface RelayRequest {
+  /** Upper case. */
+  method: string;
+  /** The headers as received: name, value, ... Whoever read them let no CR, LF or NUL into a name or value. */
+  raw: readonly string[];
+  /** The headers' names in lower case, one for each pair of raw, when the reader has them. */
+  names?: readonly string[];
+  /** The body as the client sent it (undefined for a GET or DELETE). */
+  text: string | undefined;
+  /** Its JSON, when parsed already. */
+  parsed?: unknown;
+}
 
 /** A request the front door read: its head, its body as text and as JSON, and its connection. */
 export interface FrontRequest {
@@ -129,6 +176,13 @@ class FrontConnection implements Slotted {
   private since = performance.now();
   /** Bytes read and not yet used: the request being read, from its first byte. */
   private buffered: Buffer | undefined;
+  /** Pieces that came after `buffered`, not joined to it yet (a body is joined once, when all of it is here). */
+  private parts: Buffer[] | undefined;
+  private partsBytes = 0;
+  /** Pieces of the request being read so far. */
+  private pieces = 0;
+  /** Where the body of the request being read ends in `buffered`, once its head is read. */
+  private bodyEnd = 0;
   /** How far the head's end was looked for. */
   private scanned = 0;
   private head: RequestHead | undefined;
@@ -177,14 +231,22 @@ class FrontConnection implements Slotted {
     } else {
       // A request that came while this one was answered (pipelined), read once this call has unwound.
       this.phase = Phase.Head;
-      queueMicrotask(() => this.advance());
+      queueMicrotask(() => {
+        this.join();
+        this.advance();
+      });
     }
     if (this.socket.isPaused()) this.socket.resume();
   }
 
   private data(chunk: Buffer): void {
     if (this.phase === Phase.Gone) return;
-    this.buffered = this.buffered === undefined ? chunk : Buffer.concat([this.buffered, chunk]);
+    if (this.buffered === undefined) this.buffered = chunk;
+    else {
+      (this.parts ??= []).push(chunk);
+      this.partsBytes += chunk.length;
+    }
+    this.pieces++;
     if (this.phase === Phase.Answering) {
       // The next request waits for this answer: no more is read until then.
       this.socket.pause();
@@ -194,7 +256,19 @@ class FrontConnection implements Slotted {
       this.phase = Phase.Head;
       this.since = performance.now();
     }
+    if (this.phase === Phase.Body && this.buffered.length + this.partsBytes < this.bodyEnd) return;
+    if (this.phase === Phase.Head && this.pieces > MAX_HEAD_PIECES) return this.handOver();
+    this.join();
     this.advance();
+  }
+
+  /** Joins the pieces that came after `buffered` to it. */
+  private join(): void {
+    const parts = this.parts;
+    if (parts === undefined || this.buffered === undefined) return;
+    this.buffered = Buffer.concat([this.buffered, ...parts]);
+    this.parts = undefined;
+    this.partsBytes = 0;
   }
 
   private advance(): void {
@@ -213,11 +287,12 @@ class FrontConnection implements Slotted {
       if (head === undefined || !options.hostAllowed(head.headers.host)) return this.handOver();
       this.head = head;
       this.scanned = end + 4;
+      this.bodyEnd = this.scanned + head.contentLength;
       this.phase = Phase.Body;
     }
     const head = this.head as RequestHead;
     const bodyStart = this.scanned;
-    const bodyEnd = bodyStart + head.contentLength;
+    const bodyEnd = this.bodyEnd;
     if (buf.length < bodyEnd) return;
     const text = buf.toString('utf8', bodyStart, bodyEnd);
     // A body node:http's path refuses (not JSON, nested too deep) is refused there, counted as it counts them.
@@ -229,6 +304,7 @@ class FrontConnection implements Slotted {
       return this.handOver();
     }
     this.buffered = bodyEnd === buf.length ? undefined : buf.subarray(bodyEnd);
+    this.pieces = this.buffered === undefined ? 0 : 1;
     this.scanned = 0;
     this.head = undefined;
     this.phase = Phase.Answering;
@@ -244,6 +320,7 @@ class FrontConnection implements Slotted {
     socket.off('end', this.onEnd);
     socket.off('close', this.onClose);
     socket.off('error', noop);
+    this.join();
     const bytes = this.buffered;
     this.buffered = undefined;
     this.head = undefined;
