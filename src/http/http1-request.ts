@@ -92,28 +92,14 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
       case 'origin':
         return undefined;
       case 'host':
-        if (headers.host !== undefined) return undefined;
-        headers.host = value;
-        break;
       case 'user-agent':
-        if (headers['user-agent'] !== undefined) return undefined;
-        headers['user-agent'] = value;
-        break;
       case 'x-forwarded-for':
-        if (headers['x-forwarded-for'] !== undefined) return undefined;
-        headers['x-forwarded-for'] = value;
-        break;
       case 'x-real-ip':
-        if (headers['x-real-ip'] !== undefined) return undefined;
-        headers['x-real-ip'] = value;
-        break;
       case 'mcp-session-id':
-        if (headers['mcp-session-id'] !== undefined) return undefined;
-        headers['mcp-session-id'] = value;
-        break;
       case 'mcp-protocol-version':
-        if (headers['mcp-protocol-version'] !== undefined) return undefined;
-        headers['mcp-protocol-version'] = value;
+        // Each at most once: node:http would join or drop a second, and the front door does neither.
+        if (headers[lower] !== undefined) return undefined;
+        headers[lower] = value;
         break;
     }
   }
