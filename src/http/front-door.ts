@@ -145,11 +145,6 @@ export class FrontDoor {
     for (const connection of this.connections.clear()) connection.destroy();
   }
 
-  /** Connections it keeps now. */
-  get size(): number {
-    return this.connections.size;
-  }
-
   private check(): void {
     const { headersTimeout, requestTimeout, keepAliveTimeout } = this.server;
     const now = performance.now();
