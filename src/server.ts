@@ -231,7 +231,7 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
   });
 
   // A proxy's upstream that writes its own answers: its plain POSTs are relayed by the front
-  // door, with no node:http request or response made (see proxy/front-door.ts).
+  // door, with no node:http request or response made (see http/front-door.ts).
   const relayer = options.endpointHandler;
   const frontDoor = isAnswerRelay(relayer)
     ? FrontDoor.install(httpServer, {

@@ -19,7 +19,7 @@ import { STATUS_CODES, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SlotList, type Slotted } from '../core/slot-list.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../transport/read-body.js';
+import { parseJsonBody } from '../transport/read-body.js';
 import type { AnswerHead, BodyWatch } from '../wire/exchange.js';
 import { mayBePost, readRequestHead, type RequestHead } from './http1-request.js';
 
@@ -40,8 +40,8 @@ const END_OF_HEAD = Buffer.from('\r\n\r\n');
 const REQUEST_TIMEOUT = `HTTP/1.1 408 ${STATUS_CODES[408]}\r\nConnection: close\r\n\r\n`;
 
 /**
- * Where an exchange writes its answer to the client: node:http's response (NodeAnswer), or the
- * proxy's own connection (see front-door.ts). The head is held until the body's first bytes,
+ * Where an exchange writes its answer to the client: node:http's response (the proxy's
+ * NodeAnswer), or a front door's connection (SocketAnswer, below). The head is held until the body's first bytes,
  * flushHeaders, or the end, as node:http holds it.
  */
 export interface ClientAnswer {
@@ -291,13 +291,9 @@ class FrontConnection implements Slotted {
     if (buf.length < bodyEnd) return;
     const text = buf.toString('utf8', bodyStart, bodyEnd);
     // A body node:http's path refuses (not JSON, nested too deep) is refused there, counted as it counts them.
-    if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) return this.handOver();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return this.handOver();
-    }
+    const parsed = parseJsonBody(text);
+    if (typeof parsed === 'string') return this.handOver();
+    const body = parsed.body;
     this.buffered = bodyEnd === buf.length ? undefined : buf.subarray(bodyEnd);
     this.pieces = this.buffered === undefined ? 0 : 1;
     this.scanned = 0;

@@ -118,18 +118,31 @@ export async function readJsonBody(
   if (Number(req.headers['content-length']) > maxBytes) return tooLarge(0);
   const read = await readBody(req, maxBytes);
   if (!read.ok) return read.reason === 'too_large' ? tooLarge(read.size) : undefined;
-  // Nesting deeper than the limit takes at least two characters a level: short bodies need no look.
-  if (read.text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(read.text, MAX_JSON_DEPTH)) {
+  const parsed = parseJsonBody(read.text);
+  if (parsed === TOO_DEEP) {
     refusals.reject('invalid_request');
     sendJsonRpcError(res, 400, JSONRPC.invalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     return undefined;
   }
-  try {
-    return { body: JSON.parse(read.text), text: read.text };
-  } catch {
+  if (parsed === NOT_JSON) {
     refusals.reject('parse_error');
     sendJsonRpcError(res, 400, JSONRPC.parseError, 'Parse error: the body is not valid JSON');
     return undefined;
+  }
+  return { body: parsed.body, text: read.text };
+}
+
+export const TOO_DEEP = 'too_deep';
+export const NOT_JSON = 'not_json';
+
+/** A request body's JSON, or why it is refused: nested deeper than MAX_JSON_DEPTH, or not JSON. */
+export function parseJsonBody(text: string): { body: unknown } | typeof TOO_DEEP | typeof NOT_JSON {
+  // Nesting deeper than the limit takes at least two characters a level: short bodies need no look.
+  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH)) return TOO_DEEP;
+  try {
+    return { body: JSON.parse(text) };
+  } catch {
+    return NOT_JSON;
   }
 }
 

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { boundedText } from '../core/bounded-text.js';
 import { OVERFLOW_LABEL } from '../core/label-cap.js';
@@ -11,7 +10,7 @@ import { claimedVersion, META_CLIENT_INFO } from '../transport/era.js';
 import { JSONRPC, jsonRpcErrorText, SHUTTING_DOWN } from '../transport/http-answers.js';
 import { errorTypeOf, errorTypeOfOutcome, isResponse, type JsonRpcLike } from '../transport/jsonrpc-outcome.js';
 import { isOperationError, refusalOfBody } from '../transport/refusals.js';
-import { classifyAnswer, readNodeRequest, readWebRequest, type RequestRead } from './classifier.js';
+import { classifyAnswer, readWebRequest, type RequestRead } from './classifier.js';
 import {
   CLIENT_GONE,
   isEventStream,
@@ -167,15 +166,11 @@ export class HttpExchangeMonitor {
   }
 
   /**
-   * Notes a request carried on node:http streams; the function it returns is to be called
-   * once with the head of its answer (CLIENT_GONE when the client left first), and gives the
-   * watch for the answer's body. The cheapest way in: no promise, no web Request.
+   * Notes a request read already (off node:http, or the proxy's front door); the function it
+   * returns is to be called once with the head of its answer (CLIENT_GONE when the client
+   * left first), and gives the watch for the answer's body. The cheapest way in: no promise,
+   * no web Request.
    */
-  watch(req: IncomingMessage, http: ExchangeFacts, body: unknown): (head: AnswerHead) => BodyWatch | undefined {
-    return this.watchRequest(readNodeRequest(req, body), http);
-  }
-
-  /** As watch(), for a request read already. */
   watchRequest(read: RequestRead, http: ExchangeFacts): (head: AnswerHead) => BodyWatch | undefined {
     const opened = this.open(read, http);
     return (head) => this.answer(opened, head);

@@ -312,14 +312,16 @@ describe('proxy --upstream: the front door', () => {
     expect(await refusal(post(echo(1)).replace(`Host: ${host}`, 'Host: evil.example'))).toBe(
       jsonError('403 Forbidden', -32000, 'Forbidden: this Host or Origin is not allowed (see --allowed-hosts, --allowed-origins)'),
     );
+    expect(await refusal(post(raw(`${'['.repeat(300)}${']'.repeat(300)}`)))).toBe(jsonError('400 Bad Request', -32600, 'Invalid Request: JSON nested deeper than 256 levels'));
     expect(await closing(`POST /mcp HTTP/1.1 extra\r\nHost: ${host}\r\n\r\n`)).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     expect(await closing(post(echo(2), `X-Big: ${'a'.repeat(20 * 1024)}\r\n`))).toBe('HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n');
     expect(await closing(post(raw('0\r\n\r\n'), 'Transfer-Encoding: chunked\r\n'))).toBe('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
 
-    // The three answered by the MCP route are node:http's requests; the three head errors never become one.
-    expect(requests()).toBe(3);
+    // The four answered by the MCP route are node:http's requests; the three head errors never become one.
+    expect(requests()).toBe(4);
     expect(samples(await metrics(), 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'))).toEqual([
       'mcp_server_requests_rejected_total{reason="parse_error"} 1',
+      'mcp_server_requests_rejected_total{reason="invalid_request"} 1',
       'mcp_server_requests_rejected_total{reason="payload_too_large"} 1',
       'mcp_server_requests_rejected_total{reason="forbidden_host"} 1',
     ]);

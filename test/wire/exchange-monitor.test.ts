@@ -2,6 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { SessionTracker } from '../../src/core/session-tracker.js';
+import { readNodeRequest } from '../../src/wire/classifier.js';
 import { HttpExchangeMonitor } from '../../src/wire/exchange-monitor.js';
 import { jsonHead } from '../../src/wire/exchange.js';
 
@@ -32,7 +33,7 @@ function setUp(): { monitor: HttpExchangeMonitor; operations: string[] } {
 describe('a JSON answer whose body never arrives whole', () => {
   it('ends its operation as _OTHER when the client leaves mid-body, once', () => {
     const { monitor, operations } = setUp();
-    const watch = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200));
+    const watch = monitor.watchRequest(readNodeRequest(post(), CALL), { clientIP: '127.0.0.1', userAgent: '' })(jsonHead(200));
     expect(watch?.whole).toBeTypeOf('function');
     watch?.cancel?.();
     watch?.end?.();
@@ -42,8 +43,8 @@ describe('a JSON answer whose body never arrives whole', () => {
 
   it('ends its operation as _OTHER when the upstream cuts it (no cancel), and a whole answer still counts by its outcome', () => {
     const { monitor, operations } = setUp();
-    monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200))?.end?.();
-    const whole = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(200));
+    monitor.watchRequest(readNodeRequest(post(), CALL), { clientIP: '127.0.0.1', userAgent: '' })(jsonHead(200))?.end?.();
+    const whole = monitor.watchRequest(readNodeRequest(post(), CALL), { clientIP: '127.0.0.1', userAgent: '' })(jsonHead(200));
     whole?.whole?.(JSON.stringify({ jsonrpc: '2.0', id: 7, result: { content: [], isError: true } }));
     whole?.end?.();
     expect(operations).toEqual(['tools/call echo error=_OTHER', 'tools/call echo error=tool_error']);
@@ -51,8 +52,8 @@ describe('a JSON answer whose body never arrives whole', () => {
 
   it('a failed answer (500) cut before its body ends as _OTHER, and one read whole by its JSON-RPC code', () => {
     const { monitor, operations } = setUp();
-    monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(500))?.end?.();
-    const whole = monitor.watch(post(), { clientIP: '127.0.0.1', userAgent: '' }, CALL)(jsonHead(500));
+    monitor.watchRequest(readNodeRequest(post(), CALL), { clientIP: '127.0.0.1', userAgent: '' })(jsonHead(500))?.end?.();
+    const whole = monitor.watchRequest(readNodeRequest(post(), CALL), { clientIP: '127.0.0.1', userAgent: '' })(jsonHead(500));
     whole?.whole?.(JSON.stringify({ jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'Internal error' } }));
     whole?.end?.();
     expect(operations).toEqual(['tools/call echo error=_OTHER', 'tools/call echo error=-32603']);
