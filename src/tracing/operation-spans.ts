@@ -32,6 +32,16 @@ function parentOf(client: TraceRef | undefined): Context {
   });
 }
 
+/** The OpenTelemetry API's global provider, a proxy for the SDK's once one is registered. */
+interface ProxyProvider extends TracerProvider {
+  getDelegateTracer(name: string, version?: string): Tracer | undefined;
+}
+
+/** Whether `provider` is the API's proxy (by its method: a second copy of the API has a class of its own). */
+function isProxy(provider: TracerProvider): provider is ProxyProvider {
+  return typeof (provider as Partial<ProxyProvider>).getDelegateTracer === 'function';
+}
+
 /**
  * A SERVER span for every answered MCP operation, by the OpenTelemetry MCP semantic
  * conventions: named `{mcp.method.name} {target}` (the tool of a tools/call), parented on the
@@ -41,10 +51,31 @@ function parentOf(client: TraceRef | undefined): Context {
  * with the times it was measured at, so a tool's own spans are not their children.
  */
 export class OperationSpans implements OperationSpanSink {
-  private readonly tracer: Tracer;
+  /** The tracer spans go to; undefined while the global provider has no delegate (see tracerNow). */
+  private tracer: Tracer | undefined;
+  /** The global provider (the API's proxy) while no SDK is registered behind it. */
+  private proxy: ProxyProvider | undefined;
 
   constructor(provider?: TracerProvider) {
-    this.tracer = (provider ?? trace.getTracerProvider()).getTracer('mcp-exporter', VERSION);
+    const chosen = provider ?? trace.getTracerProvider();
+    if (isProxy(chosen)) this.proxy = chosen;
+    else this.tracer = chosen.getTracer('mcp-exporter', VERSION);
+  }
+
+  /**
+   * The tracer to record with, or undefined when a span would go nowhere: the global
+   * provider with no SDK registered behind it (yet), whose tracer is the API's no-op one.
+   * Asked on every operation, as the API's own proxy tracer asks, and kept once there is
+   * one: an SDK registered after the monitor was made gets its spans from then on. Without
+   * it, each operation built its attributes, name and parent context for a span the no-op
+   * tracer drops: 1.5 µs of a call in a profile of the SDK v1 express app.
+   */
+  private tracerNow(): Tracer | undefined {
+    if (this.tracer === undefined && this.proxy !== undefined) {
+      this.tracer = this.proxy.getDelegateTracer('mcp-exporter', VERSION);
+      if (this.tracer !== undefined) this.proxy = undefined;
+    }
+    return this.tracer;
   }
 
   /**
@@ -52,6 +83,8 @@ export class OperationSpans implements OperationSpanSink {
    * exemplar's link), or undefined (then the client's own trace, if any, stays the link).
    */
   record(operation: OperationInfo, ids: OperationIds): TraceRef | undefined {
+    const tracer = this.tracerNow();
+    if (tracer === undefined) return undefined;
     const end = Date.now();
     const attributes: Attributes = {
       'mcp.method.name': operation.method,
@@ -66,7 +99,7 @@ export class OperationSpans implements OperationSpanSink {
       // A JSON-RPC error's code; a tool's own error (isError) and _OTHER have none.
       if (/^-?\d+$/.test(operation.errorType)) attributes['rpc.response.status_code'] = operation.errorType;
     }
-    const span = this.tracer.startSpan(
+    const span = tracer.startSpan(
       operation.toolName === '' ? operation.method : `${operation.method} ${operation.toolName}`,
       { kind: SpanKind.SERVER, startTime: end - operation.durationSeconds * 1000, attributes },
       parentOf(operation.trace),

@@ -14,6 +14,7 @@ import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -234,6 +235,19 @@ describe('a SERVER span for every operation', () => {
     expect(exemplarOf('echo')).toBe(spanOf('tools/call echo'));
     expect(exemplarOf('echo')?.startsWith(`${TRACE} `)).toBe(true);
     expect(exemplarOf('fail')).toBe(spanOf('tools/call fail'));
+  });
+
+  it('with no tracerProvider: none while no SDK is registered globally, then the same spans once one is', async () => {
+    const monitor = new McpMonitor();
+    closers.push(() => monitor.close());
+    const base = await listen(createServer(createApp(monitor)));
+    await traffic(`${base}/mcp`);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    // Registered after the monitor was made, as an app that starts its SDK late does.
+    expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
+    closers.push(async () => trace.disable());
+    const sessionId = await traffic(`${base}/mcp`);
+    expect(exporter.getFinishedSpans().map(view)).toEqual(expected(sessionId, '2025-11-25', 'other'));
   });
 
   it('makes none with tracerProvider: null, and keeps the client trace as the exemplar', async () => {
