@@ -13,6 +13,8 @@ export interface Outcome {
   errorCode: number | null | undefined;
   /** `result.isError === true` (a tool error). */
   isError: boolean;
+  /** `result.protocolVersion` when it is a string: the version an initialize's answer negotiated. */
+  protocolVersion: string | undefined;
 }
 
 const QUOTE = 34;
@@ -103,6 +105,7 @@ export function outcomeOf(text: string): Outcome | undefined {
   let result = false;
   let errorCode: number | null | undefined;
   let isError = false;
+  let protocolVersion: string | undefined;
   // The members of the message, and of its `error` or `result` object, one level down.
   let level = TOP;
   at++;
@@ -157,6 +160,8 @@ export function outcomeOf(text: string): Outcome | undefined {
       }
     } else if (keyLength === 7 && valueEnd - valueStart === 4 && text.startsWith('isError', keyStart) && text.startsWith('true', valueStart)) {
       isError = true;
+    } else if (keyLength === 15 && text.charCodeAt(valueStart) === QUOTE && text.startsWith('protocolVersion', keyStart)) {
+      protocolVersion = stringAt(text, valueStart, valueEnd);
     }
     at = skipSpace(text, valueEnd);
     c = text.charCodeAt(at);
@@ -164,20 +169,23 @@ export function outcomeOf(text: string): Outcome | undefined {
     else if (c !== CLOSE_BRACE) return undefined;
   }
   if (method || id === undefined || (!result && errorCode === undefined)) return undefined;
-  return { id, errorCode, isError };
+  return { id, errorCode, isError, protocolVersion };
+}
+
+/** The string whose quotes are at `i` and `end - 1`, unescaped; undefined when it is not one. */
+function stringAt(text: string, i: number, end: number): string | undefined {
+  const raw = text.slice(i + 1, end - 1);
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(text.slice(i, end)) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The number or string at `i..end`, or undefined (null, or anything else). */
 function idAt(text: string, i: number, end: number): string | number | undefined {
-  if (text.charCodeAt(i) === QUOTE) {
-    const raw = text.slice(i + 1, end - 1);
-    if (!raw.includes('\\')) return raw;
-    try {
-      return JSON.parse(text.slice(i, end)) as string;
-    } catch {
-      return undefined;
-    }
-  }
+  if (text.charCodeAt(i) === QUOTE) return stringAt(text, i, end);
   if (text.charCodeAt(i) === 110 /* n */) return undefined;
   const value = Number(text.slice(i, end));
   return Number.isFinite(value) ? value : undefined;

@@ -18,6 +18,7 @@ function expected(text: string): Outcome | undefined {
     id: message.id,
     errorCode: message.error === undefined ? undefined : typeof code === 'number' && Number.isInteger(code) ? code : null,
     isError: (message.result as { isError?: unknown } | null | undefined)?.isError === true,
+    protocolVersion: typeof (message.result as { protocolVersion?: unknown } | null | undefined)?.protocolVersion === 'string' ? (message.result as { protocolVersion: string }).protocolVersion : undefined,
   };
 }
 
@@ -48,8 +49,11 @@ function value(next: () => number, depth: number): unknown {
 }
 
 describe('outcomeOf', () => {
-  it('reads the id, the error code and isError as JSON.parse would, for SDK-shaped answers', () => {
+  it('reads the id, the error code, isError and the negotiated version as JSON.parse would, for SDK-shaped answers', () => {
     const cases = [
+      '{"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"bench","version":"1.0.0"}},"jsonrpc":"2.0","id":0}',
+      '{"jsonrpc":"2.0","id":1,"result":{"capabilities":{"protocolVersion":"nested"},"protocolVersion":"2026-\\u0030"}}',
+      '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":20250618}}',
       '{"result":{"content":[{"type":"text","text":"bench"}]},"jsonrpc":"2.0","id":1}',
       '{"jsonrpc":"2.0","id":"a\\"b","error":{"message":"x","code":-32602}}',
       '{"jsonrpc":"2.0","id":7,"result":{"isError":true,"content":[]}}',
@@ -84,7 +88,10 @@ describe('outcomeOf', () => {
       const keys = ['id', next() < 0.5 ? 'result' : 'error', ...(next() < 0.2 ? ['method'] : []), 'extra'].sort(() => next() - 0.5);
       for (const key of keys) {
         if (key === 'id') message.id = next() < 0.5 ? Math.floor(next() * 100) : `id-${PIECES[Math.floor(next() * PIECES.length)]}`;
-        else if (key === 'result') message.result = next() < 0.8 ? { ...(value(next, 1) as object), ...(next() < 0.3 ? { isError: next() < 0.5 } : {}) } : value(next, 1);
+        else if (key === 'result') {
+          const version = next() < 0.3 ? { protocolVersion: next() < 0.7 ? `2025-${PIECES[Math.floor(next() * PIECES.length)]}` : value(next, 2) } : {};
+          message.result = next() < 0.8 ? { ...(value(next, 1) as object), ...(next() < 0.3 ? { isError: next() < 0.5 } : {}), ...version } : value(next, 1);
+        }
         else if (key === 'error') message.error = next() < 0.8 ? { code: Math.floor(next() * 64000) - 32000, message: value(next, 2) } : value(next, 1);
         else message[key] = value(next, 1);
       }
