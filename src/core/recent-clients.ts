@@ -30,6 +30,8 @@ class ClientEntry {
   lastSeen: number;
   /** Set when the entry is dropped, so a facts object that still points here makes a new one. */
   gone = false;
+  /** The facts object of its last request found by key (see RecentClients.see). */
+  lastFacts: ClientFacts | undefined;
 
   constructor(
     readonly key: string,
@@ -58,7 +60,8 @@ class ClientEntry {
  * The clients active recently, sessions or not: one entry per name, version, masked address
  * and user agent, with the protocol versions it used. It is how a server whose clients only
  * send requests that stand alone (2026-07-28) sees who they are. Bounded in size; a request
- * costs one WeakMap lookup when its facts object was seen before (a session's always is).
+ * costs one WeakMap lookup when its facts object was seen before (a session's always is), and
+ * a lookup by key when it is one made for that request alone.
  */
 export class RecentClients implements ConnectionMonitor {
   private readonly entries = new Map<string, ClientEntry>();
@@ -95,7 +98,13 @@ export class RecentClients implements ConnectionMonitor {
         entry = new ClientEntry(key, { clientName: client.clientName, clientVersion: client.clientVersion, clientIP: client.clientIP, userAgent: client.userAgent }, now);
         this.entries.set(key, entry);
       }
-      this.byFacts.set(client, entry);
+      // A facts object seen twice is a connection's (a session's is one object for its life):
+      // found by identity from then on. One made for a single request (a 2026-07-28 request's,
+      // a stateless one's) is not put in the WeakMap: a young key in an old WeakMap takes V8's
+      // write barrier and the table's upkeep in every scavenge, a tenth of the monitor's own
+      // time per call around an SDK v2 handler (perf), more than the lookup by key.
+      if (entry.lastFacts === client) this.byFacts.set(client, entry);
+      else entry.lastFacts = client;
     }
     entry.lastSeen = now;
     entry.requests += 1;
