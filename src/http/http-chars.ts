@@ -24,3 +24,12 @@ export const isToken = (text: string): boolean => TOKEN.test(text);
 
 /** Whether `text` may be a header value (or a status line's reason) as node:http sends one. */
 export const isFieldValue = (text: string): boolean => FIELD_VALUE.test(text);
+
+/** A header value without the spaces and tabs around it (HTTP's optional white space, as node:http trims it; String#trim would also take a byte 0xa0 read as latin1). */
+export function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}

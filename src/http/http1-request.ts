@@ -5,7 +5,7 @@
  * server, which answers it as it always has (a malformed head with 400, a long one with 431):
  * this reader only has to be right about what it accepts, never about what it refuses.
  */
-import { HEADER_LINES } from './http-chars.js';
+import { HEADER_LINES, trimOws } from './http-chars.js';
 
 /** The headers the monitor and the relay look up, by lower-case name; each was sent at most once. */
 export type KnownHeaders = {
@@ -91,15 +91,32 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
       case 'upgrade':
       case 'origin':
         return undefined;
+      // Each of these at most once: node:http would join or drop a second, and the front door
+      // does neither. Stored by name, not by `headers[lower]`: a computed key from the head is
+      // a string V8 looks up in its string table on every store and load.
       case 'host':
+        if (headers.host !== undefined) return undefined;
+        headers.host = value;
+        break;
       case 'user-agent':
+        if (headers['user-agent'] !== undefined) return undefined;
+        headers['user-agent'] = value;
+        break;
       case 'x-forwarded-for':
+        if (headers['x-forwarded-for'] !== undefined) return undefined;
+        headers['x-forwarded-for'] = value;
+        break;
       case 'x-real-ip':
+        if (headers['x-real-ip'] !== undefined) return undefined;
+        headers['x-real-ip'] = value;
+        break;
       case 'mcp-session-id':
+        if (headers['mcp-session-id'] !== undefined) return undefined;
+        headers['mcp-session-id'] = value;
+        break;
       case 'mcp-protocol-version':
-        // Each at most once: node:http would join or drop a second, and the front door does neither.
-        if (headers[lower] !== undefined) return undefined;
-        headers[lower] = value;
+        if (headers['mcp-protocol-version'] !== undefined) return undefined;
+        headers['mcp-protocol-version'] = value;
         break;
     }
   }
@@ -109,13 +126,4 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
   if (contentLength > maxBodyBytes) return undefined;
   if (connection !== undefined && UPGRADE.test(connection)) return undefined;
   return { raw, names, headers, contentLength, close: connection !== undefined && CLOSE.test(connection) };
-}
-
-/** A header value without the spaces and tabs around it. */
-function trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
 }

@@ -5,7 +5,7 @@
  * next request. Framing it cannot be sure of is an error, never a guess: a proxy that guesses
  * where one answer ends can hand one client another's answer.
  */
-import { HEADER_LINES, isFieldValue } from '../http/http-chars.js';
+import { HEADER_LINES, isFieldValue, trimOws } from '../http/http-chars.js';
 
 /** The head of an answer, as received. */
 export interface ResponseHead {
@@ -187,11 +187,10 @@ export class ResponseParser {
   }
 
   private readHead(text: string): void {
-    const lines = text.split('\r\n');
-    const status = statusOf(lines[0] as string);
+    const eol = text.indexOf('\r\n');
+    const status = statusOf(eol < 0 ? text : text.slice(0, eol));
     if (status === undefined) throw new ResponseParseError('not an HTTP/1.x status line');
     // Every header line well formed (a token, a colon, no control character), in one pass; a folded line is obsolete and refused by node:http too.
-    const eol = text.indexOf('\r\n');
     if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) throw new ResponseParseError('a malformed header line');
     const raw: string[] = [];
     const names: string[] = [];
@@ -200,11 +199,15 @@ export class ResponseParser {
     let codings: string | undefined;
     let lengths: string | undefined;
     let keepAlive: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    // Walked line by line in the text (each line has its colon: HEADER_LINES said so), with no list of lines made.
+    let at = eol < 0 ? text.length : eol + 2;
+    while (at < text.length) {
+      let end = text.indexOf('\r\n', at);
+      if (end < 0) end = text.length;
+      const colon = text.indexOf(':', at);
+      const name = text.slice(at, colon);
+      const value = trimOws(text.slice(colon + 1, end));
+      at = end + 2;
       const lower = name.toLowerCase();
       raw.push(name, value);
       names.push(lower);
