@@ -25,8 +25,29 @@ export const isToken = (text: string): boolean => TOKEN.test(text);
 /** Whether `text` may be a header value (or a status line's reason) as node:http sends one. */
 export const isFieldValue = (text: string): boolean => FIELD_VALUE.test(text);
 
-/** A header value without the spaces and tabs around it (HTTP's optional white space, as node:http trims it; String#trim would also take a byte 0xa0 read as latin1). */
-export function trimOws(value: string): string {
+/**
+ * The header lines of a head HEADER_LINES accepted, from `at` (where the first starts) to the
+ * end of `text`: names and values as sent, flat (`raw`, as node:http's rawHeaders: values
+ * without the spaces and tabs around them), and the names in lower case, one for each pair.
+ * Walked in the text, with no list of lines made; each line has its colon.
+ */
+export function headerLines(text: string, at: number): { raw: string[]; names: string[] } {
+  const raw: string[] = [];
+  const names: string[] = [];
+  while (at < text.length) {
+    let end = text.indexOf('\r\n', at);
+    if (end < 0) end = text.length;
+    const colon = text.indexOf(':', at);
+    const name = text.slice(at, colon);
+    raw.push(name, trimOws(text.slice(colon + 1, end)));
+    names.push(name.toLowerCase());
+    at = end + 2;
+  }
+  return { raw, names };
+}
+
+/** A header value without the spaces and tabs around it, as node:http trims it (String#trim would also take a byte 0xa0 read as latin1). */
+function trimOws(value: string): string {
   let start = 0;
   let end = value.length;
   while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;

@@ -5,7 +5,7 @@
  * server, which answers it as it always has (a malformed head with 400, a long one with 431):
  * this reader only has to be right about what it accepts, never about what it refuses.
  */
-import { HEADER_LINES, trimOws } from './http-chars.js';
+import { HEADER_LINES, headerLines } from './http-chars.js';
 
 /** The headers the monitor and the relay look up, by lower-case name; each was sent at most once. */
 export type KnownHeaders = {
@@ -61,23 +61,13 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
   if ((query < 0 ? target : target.slice(0, query)) !== endpoint || !ORIGIN_FORM.test(target)) return undefined;
   // Every header line well formed, in one pass: each is then only cut at its colon.
   if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) return undefined;
-  const raw: string[] = [];
-  const names: string[] = [];
+  const { raw, names } = headerLines(text, eol < 0 ? text.length : eol + 2);
   const headers: KnownHeaders = { host: undefined, 'user-agent': undefined, 'x-forwarded-for': undefined, 'x-real-ip': undefined, 'mcp-session-id': undefined, 'mcp-protocol-version': undefined };
   let length: string | undefined;
   let connection: string | undefined;
-  let at = eol < 0 ? text.length : eol + 2;
-  while (at < text.length) {
-    let end = text.indexOf('\r\n', at);
-    if (end < 0) end = text.length;
-    const colon = text.indexOf(':', at);
-    const name = text.slice(at, colon);
-    const value = trimOws(text.slice(colon + 1, end));
-    const lower = name.toLowerCase();
-    raw.push(name, value);
-    names.push(lower);
-    at = end + 2;
-    switch (lower) {
+  for (let i = 0; i < names.length; i++) {
+    const value = raw[2 * i + 1] as string;
+    switch (names[i]) {
       case 'content-length':
         if (length !== undefined) return undefined;
         length = value;

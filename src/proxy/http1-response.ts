@@ -5,7 +5,7 @@
  * next request. Framing it cannot be sure of is an error, never a guess: a proxy that guesses
  * where one answer ends can hand one client another's answer.
  */
-import { HEADER_LINES, isFieldValue, trimOws } from '../http/http-chars.js';
+import { HEADER_LINES, headerLines, isFieldValue } from '../http/http-chars.js';
 
 /** The head of an answer, as received. */
 export interface ResponseHead {
@@ -192,25 +192,15 @@ export class ResponseParser {
     if (status === undefined) throw new ResponseParseError('not an HTTP/1.x status line');
     // Every header line well formed (a token, a colon, no control character), in one pass; a folded line is obsolete and refused by node:http too.
     if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) throw new ResponseParseError('a malformed header line');
-    const raw: string[] = [];
-    const names: string[] = [];
-    // The framing headers, read in the one pass: the answer's own names are read as they come.
+    const { raw, names } = headerLines(text, eol < 0 ? text.length : eol + 2);
+    // The framing headers; the answer's own names are read as they come.
     let connection = '';
     let codings: string | undefined;
     let lengths: string | undefined;
     let keepAlive: string | undefined;
-    // Walked line by line in the text (each line has its colon: HEADER_LINES said so), with no list of lines made.
-    let at = eol < 0 ? text.length : eol + 2;
-    while (at < text.length) {
-      let end = text.indexOf('\r\n', at);
-      if (end < 0) end = text.length;
-      const colon = text.indexOf(':', at);
-      const name = text.slice(at, colon);
-      const value = trimOws(text.slice(colon + 1, end));
-      at = end + 2;
-      const lower = name.toLowerCase();
-      raw.push(name, value);
-      names.push(lower);
+    for (let i = 0; i < names.length; i++) {
+      const lower = names[i] as string;
+      const value = raw[2 * i + 1] as string;
       if (lower === 'connection') connection += `,${value.toLowerCase()}`;
       else if (lower === 'transfer-encoding') codings = codings === undefined ? value : `${codings},${value}`;
       else if (lower === 'content-length') lengths = lengths === undefined ? value : `${lengths},${value}`;
