@@ -67,48 +67,35 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
   let connection: string | undefined;
   for (let i = 0; i < names.length; i++) {
     const value = raw[2 * i + 1] as string;
+    // A header KnownHeaders holds, named by the literal (a key cut from the head would be a
+    // string V8 looks up in its string table on every store and load, and hashing each name
+    // for a Map costs as much).
+    let known: keyof KnownHeaders | undefined;
     switch (names[i]) {
       case 'content-length':
         if (length !== undefined) return undefined;
         length = value;
-        break;
+        continue;
       case 'connection':
         if (connection !== undefined) return undefined;
         connection = value;
-        break;
+        continue;
       case 'transfer-encoding':
       case 'expect':
       case 'upgrade':
       case 'origin':
         return undefined;
-      // Each of these at most once: node:http would join or drop a second, and the front door
-      // does neither. Stored by name, not by `headers[lower]`: a computed key from the head is
-      // a string V8 looks up in its string table on every store and load.
-      case 'host':
-        if (headers.host !== undefined) return undefined;
-        headers.host = value;
-        break;
-      case 'user-agent':
-        if (headers['user-agent'] !== undefined) return undefined;
-        headers['user-agent'] = value;
-        break;
-      case 'x-forwarded-for':
-        if (headers['x-forwarded-for'] !== undefined) return undefined;
-        headers['x-forwarded-for'] = value;
-        break;
-      case 'x-real-ip':
-        if (headers['x-real-ip'] !== undefined) return undefined;
-        headers['x-real-ip'] = value;
-        break;
-      case 'mcp-session-id':
-        if (headers['mcp-session-id'] !== undefined) return undefined;
-        headers['mcp-session-id'] = value;
-        break;
-      case 'mcp-protocol-version':
-        if (headers['mcp-protocol-version'] !== undefined) return undefined;
-        headers['mcp-protocol-version'] = value;
-        break;
+      case 'host': known = 'host'; break;
+      case 'user-agent': known = 'user-agent'; break;
+      case 'x-forwarded-for': known = 'x-forwarded-for'; break;
+      case 'x-real-ip': known = 'x-real-ip'; break;
+      case 'mcp-session-id': known = 'mcp-session-id'; break;
+      case 'mcp-protocol-version': known = 'mcp-protocol-version'; break;
+      default: continue;
     }
+    // Each at most once: node:http would join or drop a second, and the front door does neither.
+    if (headers[known] !== undefined) return undefined;
+    headers[known] = value;
   }
   // node:http refuses an HTTP/1.1 request without a Host.
   if (headers.host === undefined || length === undefined || !DIGITS.test(length)) return undefined;
