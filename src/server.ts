@@ -240,12 +240,12 @@ export async function startMonitoredServer(options: MonitoredServerOptions): Pro
         hostAllowed: (host) => guard.hostAllowed(host),
         serve: ({ head, text, body, socket }, answer) => {
           const read = readNodeHeaders('POST', head.headers, body);
-          monitor.exchanges
-            .relay(read, monitor.factsOf(socket, head.headers), (answered) => relayer.relayTo({ method: 'POST', raw: head.raw, names: head.names, text, parsed: body }, answer, answered))
-            .catch((error: unknown) => {
-              logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
-              if (!answer.finished) answer.destroy();
-            });
+          try {
+            relayer.relayTo({ method: 'POST', raw: head.raw, names: head.names, text, parsed: body }, answer, monitor.exchanges.watchRequest(read, monitor.factsOf(socket, head.headers)));
+          } catch (error) {
+            logger.error({ event: 'mcp_request_failed', err: error instanceof Error ? error.message : String(error) }, 'MCP request failed');
+            if (!answer.finished) answer.destroy();
+          }
         },
       })
     : undefined;

@@ -53,8 +53,14 @@ export interface ClientAnswer {
   writeHead(status: number, reason: string, headers: string[]): void;
   /** A whole answer made here: a JSON body. */
   json(status: number, text: string): void;
-  /** False when the client is not taking bytes as fast: wait for onDrain. */
+  /**
+   * Body bytes, valid during the call only (the relay's read buffer): they may be held, and
+   * go out with what follows them at the next flush() or the end. False when the client is
+   * not taking bytes as fast: wait for onDrain.
+   */
   write(chunk: Buffer): boolean;
+  /** Sends what write() held: called once the read that brought the bytes is handled, so one read goes out in one write. */
+  flush(): void;
   flushHeaders(): void;
   end(text?: string): void;
   destroy(): void;
@@ -99,7 +105,8 @@ export interface FrontDoorOptions {
 
 /** A relay that writes its answer through a ClientAnswer (HttpUpstream): the front door can serve its requests. */
 export interface AnswerRelay {
-  relayTo(request: RelayRequest, answer: ClientAnswer, answered: (head: AnswerHead) => BodyWatch | undefined): Promise<void>;
+  /** `answered` is called exactly once (the answer's head, or CLIENT_GONE); `done` when the exchange is over. */
+  relayTo(request: RelayRequest, answer: ClientAnswer, answered: (head: AnswerHead) => BodyWatch | undefined, done?: () => void): void;
 }
 
 export const isAnswerRelay = (handler: unknown): handler is AnswerRelay => typeof (handler as { relayTo?: unknown } | undefined)?.relayTo === 'function';
@@ -378,6 +385,9 @@ class SocketAnswer implements ClientAnswer {
   private hasDate = false;
   private noBody = false;
   private chunked = false;
+  /** What write() and end() gave and send() has not written yet: latin1 text and bytes, in order. */
+  private readonly held: (string | Buffer)[] = [];
+  private heldBytes = 0;
   private closeListener: (() => void) | undefined;
 
   constructor(
@@ -412,11 +422,17 @@ class SocketAnswer implements ClientAnswer {
   write(chunk: Buffer): boolean {
     if (this.written === Written.Ended) return false;
     const prefix = this.written === Written.HeadHeld ? this.sealHead(undefined) : '';
-    if (this.noBody || chunk.length === 0) {
-      return prefix === '' ? true : this.send(prefix);
+    if (prefix !== '') this.hold(prefix);
+    if (!this.noBody && chunk.length > 0) {
+      if (this.chunked) this.hold(`${chunk.length.toString(16)}\r\n`);
+      this.hold(chunk);
+      if (this.chunked) this.hold('\r\n');
     }
-    if (this.chunked) return this.send(framed(`${prefix}${chunk.length.toString(16)}\r\n`, chunk, '\r\n'));
-    return this.send(prefix === '' ? chunk : framed(prefix, chunk, ''));
+    return !this.socket.writableNeedDrain;
+  }
+
+  flush(): void {
+    if (this.held.length > 0) this.send('');
   }
 
   flushHeaders(): void {
@@ -430,16 +446,18 @@ class SocketAnswer implements ClientAnswer {
     const prefix = this.written === Written.HeadHeld ? this.sealHead(data?.length ?? 0) : '';
     this.written = Written.Ended;
     if (this.chunked) {
-      const last = '0\r\n\r\n';
-      if (data === undefined) this.send(`${prefix}${last}`);
-      else this.send(framed(`${prefix}${data.length.toString(16)}\r\n`, data, `\r\n${last}`));
-    } else if (data !== undefined) this.send(framed(prefix, data, ''));
-    else if (prefix !== '') this.send(prefix);
+      if (data !== undefined) this.hold(`${prefix}${data.length.toString(16)}\r\n`).hold(data).hold('\r\n0\r\n\r\n');
+      else this.hold(prefix).hold('0\r\n\r\n');
+    } else if (data !== undefined) this.hold(prefix).hold(data);
+    else this.hold(prefix);
+    this.send('');
     this.connection.answered(this.close);
   }
 
   destroy(): void {
     this.written = Written.Ended;
+    this.held.length = 0;
+    this.heldBytes = 0;
     this.socket.destroy();
   }
 
@@ -462,17 +480,34 @@ class SocketAnswer implements ClientAnswer {
     if (this.written !== Written.Ended) listener?.();
   }
 
-  /**
-   * Writes on the connection, corked until the current tick ends, as node:http does: what one
-   * read from the upstream brings (the head, a chunk, the end) goes out in one system call.
-   */
-  private send(data: string | Buffer): boolean {
-    const socket = this.socket;
-    if (!socket.writableCorked) {
-      socket.cork();
-      process.nextTick(uncork, socket);
+  /** Keeps `part` (latin1 text, or bytes valid until the next send) for the next send; empty text is nothing. */
+  private hold(part: string | Buffer): this {
+    if (part.length > 0) {
+      this.held.push(part);
+      this.heldBytes += part.length;
     }
-    return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
+    return this;
+  }
+
+  /**
+   * Writes what is held, then `last` (latin1), in one write: what one read from the upstream
+   * brings (the head, its chunks, the end) goes out in one system call, as one buffer of its
+   * own, since what is held may be a view into a buffer the next read reuses.
+   */
+  private send(last: string): void {
+    const held = this.held;
+    const socket = this.socket;
+    if (held.length === 0) {
+      if (last !== '' && socket.writable) socket.write(last, 'latin1');
+      return;
+    }
+    const out = Buffer.allocUnsafe(this.heldBytes + last.length);
+    let at = 0;
+    for (const part of held) at += typeof part === 'string' ? out.write(part, at, 'latin1') : part.copy(out, at);
+    if (last !== '') out.write(last, at, 'latin1');
+    held.length = 0;
+    this.heldBytes = 0;
+    if (socket.writable) socket.write(out);
   }
 
   /** The head to send, ended, its framing decided: `endLength` is the whole body's when it comes with the end. */
@@ -497,17 +532,5 @@ class SocketAnswer implements ClientAnswer {
   }
 }
 
-/** `prefix` and `suffix` (latin1: one character, one byte) around `chunk`, in one buffer for one write. */
-function framed(prefix: string, chunk: Buffer, suffix: string): Buffer {
-  const out = Buffer.allocUnsafe(prefix.length + chunk.length + suffix.length);
-  out.write(prefix, 0, 'latin1');
-  chunk.copy(out, prefix.length);
-  if (suffix !== '') out.write(suffix, prefix.length + chunk.length, 'latin1');
-  return out;
-}
-
-function uncork(socket: Socket): void {
-  socket.uncork();
-}
 
 function noop(): void {}

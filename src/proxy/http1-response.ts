@@ -94,7 +94,7 @@ export class ResponseParser {
     return this.state === State.Done && this.reusable && this.pending === undefined;
   }
 
-  /** Takes the next bytes; the events fire before it returns. Throws a ResponseParseError on what it will not relay. */
+  /** Takes the next bytes; the events fire before it returns, and nothing keeps a view into `data` after. Throws a ResponseParseError on what it will not relay. */
   push(data: Buffer): void {
     let buf = data;
     if (this.pending !== undefined) {
@@ -180,10 +180,10 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
-  /** Keeps the bytes from `at` for the next push, unless there are more than `limit` of them. */
+  /** Keeps a copy of the bytes from `at` for the next push (the pushed buffer may be reused), unless there are more than `limit` of them. */
   private keep(buf: Buffer, at: number, limit: number, what: string): void {
     if (buf.length - at > limit) throw new ResponseParseError(`the upstream sent ${what}`);
-    this.pending = at === 0 ? buf : buf.subarray(at);
+    this.pending = Buffer.from(buf.subarray(at));
   }
 
   private readHead(text: string): void {

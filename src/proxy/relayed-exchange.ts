@@ -25,7 +25,12 @@ export class NodeAnswer implements ClientAnswer {
   }
 
   write(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    // node:http may hold the bytes until the socket takes them; the chunk's buffer is reused.
+    return this.res.write(Buffer.from(chunk));
+  }
+
+  flush(): void {
+    // node:http writes each chunk as it comes.
   }
 
   flushHeaders(): void {
@@ -96,7 +101,8 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     private readonly answered: (head: AnswerHead) => BodyWatch | undefined,
     /** The id of the one request being answered, for its error at shutdown. */
     private readonly id: string | number | undefined,
-    private readonly resolve: () => void,
+    /** The exchange is over. */
+    private readonly done: () => void,
   ) {
     res.onClose(() => this.clientClosed());
   }
@@ -134,17 +140,21 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     this.unsent = false;
     const watch = this.watch;
     if (watch?.chunk) watch.chunk(this.text(chunk));
-    this.parts?.push(chunk);
+    // The chunk is a view into the connection's read buffer: a copy is kept.
+    this.parts?.push(Buffer.from(chunk));
     if (!this.res.write(chunk)) {
       this.upstream?.pause();
       this.res.onDrain(this.resume);
     }
   }
 
+  /** A read from the upstream is handled: what it brought goes to the client now, in one write (an event stream's head even with no event yet). */
   read(): void {
-    if (!this.unsent || this.over) return;
-    this.unsent = false;
-    this.res.flushHeaders();
+    if (this.unsent && !this.over) {
+      this.unsent = false;
+      this.res.flushHeaders();
+    }
+    this.res.flush();
   }
 
   end(): void {
@@ -215,7 +225,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     this.over = true;
     this.context.done(this);
     this.watch?.end?.();
-    this.resolve();
+    this.done();
   }
 
   /** A chunk as text: whole when it ends on a character's boundary (a frame's end always does), else through a decoder that keeps the cut character. */

@@ -11,6 +11,13 @@ const DEFAULT_KEEP_MS = 4000;
 const KEEP_MARGIN_MS = 1000;
 /** Idle connections kept at most (node:http's agent's maxFreeSockets). */
 const MAX_IDLE = 256;
+/**
+ * Where every plain TCP connection to the upstream reads (node:net's `onread`): one buffer
+ * for all of them, as node:net would read into 64 KiB of its own, but with no new buffer, no
+ * stream's bookkeeping and no 'data' event per read. A read is handled whole before the next
+ * one starts, and nothing keeps a view into it past its handling (see ExchangeListener.body).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Where the upstream listens. */
 export interface UpstreamTarget {
@@ -22,6 +29,7 @@ export interface UpstreamTarget {
 /** What one exchange hears of the upstream's answer, in order. */
 export interface ExchangeListener {
   head(head: ResponseHead): void;
+  /** Body bytes as they arrive: a view into the connection's read buffer, valid during the call only (copy what is kept). */
   body(chunk: Buffer): void;
   /** One read from the upstream was handled (the events it held have fired). */
   read(): void;
@@ -120,13 +128,13 @@ class Connection implements ResponseEvents {
     const host = target.hostname;
     const socket = target.tls
       ? tlsConnect({ host, port: target.port, servername: isIP(host) === 0 ? host : undefined, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host, port: target.port });
+      : netConnect({ host, port: target.port, onread: { buffer: READ_BUFFER, callback: (bytes: number) => this.onRead(bytes) } });
     this.socket = socket;
     socket.setNoDelay(true);
     // A connection that takes this long to open is a timeout, not an answer still coming.
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
     socket.once(target.tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
-    socket.on('data', (data: Buffer) => this.onData(data));
+    if (target.tls) socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('error', (error) => (this.error ??= error));
     socket.once('close', () => this.onClose());
   }
@@ -173,6 +181,12 @@ class Connection implements ResponseEvents {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** A read into READ_BUFFER; true: reading goes on (a pause is asked for by pause()). */
+  private onRead(bytes: number): boolean {
+    this.onData(READ_BUFFER.subarray(0, bytes));
+    return true;
   }
 
   private onData(data: Buffer): void {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -184,6 +186,77 @@ function post(url: string, body: string | Buffer[], headers: OutgoingHttpHeaders
     req.end();
   });
 }
+
+/** Writes `bytes` in slices of 7,777 bytes, each once the socket takes more; `blocked` is called at the first that has to wait (back-pressure). */
+async function pour(socket: Socket, bytes: Buffer, blocked: () => void = () => {}): Promise<void> {
+  let waited = false;
+  for (let at = 0; at < bytes.length; at += 7777) {
+    if (socket.write(bytes.subarray(at, at + 7777))) continue;
+    if (!waited) blocked();
+    waited = true;
+    await once(socket, 'drain');
+  }
+}
+
+/**
+ * A chunked answer the upstream writes until the proxy stops taking it (a write that has to
+ * wait: back-pressure, once the client stopped reading), then 50 pieces more and `tail`: its
+ * body is `piece(0) + piece(1) + ... + tail`, in chunks of 7,777 bytes cut wherever that
+ * falls (inside an event, inside a two-byte character). `blocked` is called at the first
+ * wait; resolves with the body's text.
+ */
+async function flood(socket: Socket, head: string, piece: (i: number) => string, tail: string, blocked: () => void): Promise<string> {
+  await send(socket, head);
+  let text = '';
+  let waited = false;
+  let pending = Buffer.alloc(0);
+  const take = async (part: string, all: boolean): Promise<void> => {
+    text += part;
+    pending = Buffer.concat([pending, Buffer.from(part, 'utf8')]);
+    while (pending.length >= (all ? 1 : 7777)) {
+      const bytes = pending.subarray(0, 7777);
+      pending = pending.subarray(bytes.length);
+      await pour(socket, Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]), () => {
+        if (!waited) blocked();
+        waited = true;
+      });
+    }
+  };
+  for (let i = 0, after = 0; !waited || after++ < 50; i++) await take(piece(i), false);
+  await take(tail, true);
+  await send(socket, '0\r\n\r\n');
+  return text;
+}
+
+/** A progress event of a long tool call, with two-byte characters. */
+const progress = (i: number): string =>
+  `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 't', progress: i, message: `étape ${i} ${'é'.repeat(i % 97)}` } })}\n\n`;
+
+/**
+ * A POST through the proxy whose answer is not read until `reading` resolves; the body's text
+ * (UTF-8) once it ended. `chunked`: the body is sent chunked, which the front door leaves to
+ * node:http.
+ */
+function postHeld(url: string, body: string, reading: Promise<unknown>, chunked = false): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: HEADERS });
+    if (chunked) req.write(body.slice(0, 10));
+    req.on('response', (res) => {
+      res.pause();
+      const parts: Buffer[] = [];
+      void reading.then(() => {
+        res.on('data', (chunk: Buffer) => parts.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+        res.resume();
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(chunked ? body.slice(10) : body);
+  });
+}
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The JSON-RPC error body of the proxy's 502 for `upstream`, with the reason it gives. */
 const badGateway = (upstream: string, reason: string): unknown => ({
@@ -404,6 +477,60 @@ describe('proxy --upstream reads the upstream\'s HTTP/1.1 answers with its own p
     expect(samples(text, 'mcp_server_client_requests_total')).toEqual([`mcp_server_client_requests_total{client_name="raw",mcp_protocol_version="${MODERN}"} 2`]);
     expect(samples(text, 'mcp_exporter_upstream_failures_total')).toEqual(failures({ connection_reset: 1 }));
     expect(samples(text, 'mcp_exporter_upstream_up')).toEqual(['mcp_exporter_upstream_up 1']);
+  });
+
+  it('relays long answers exactly while their clients do not read, and another meanwhile, and reads each outcome', async () => {
+    // Two answers far longer than what the sockets between hold, each on its connection: the
+    // proxy stops reading each while its client waits, with bytes still to send. A third
+    // answer is read meanwhile, its reads taking turns with theirs. An event stream framed in
+    // chunks until it blocks, asked with a chunked body (node:http's path); a JSON answer of
+    // 32 MiB framed by its Content-Length (the front door's).
+    let streamBlocked: () => void = () => {};
+    let lengthBlocked: () => void = () => {};
+    const blocked = Promise.all([new Promise<void>((resolve) => (streamBlocked = resolve)), new Promise<void>((resolve) => (lengthBlocked = resolve))]);
+    const sent: Record<string, string> = {};
+    const upstream = await rawUpstream({
+      stream: async (socket, id) => {
+        sent.stream = await flood(socket, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n', progress, sse(id), streamBlocked);
+      },
+      'json-length': async (socket, id) => {
+        let filler = '';
+        for (let i = 0; filler.length < 32 * 1024 * 1024; i++) filler += `ligne ${i} ${'é'.repeat(i % 89)} `;
+        const body = `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"${filler}"}],"isError":true}}`;
+        sent.length = body;
+        await send(socket, `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+        await pour(socket, Buffer.from(body, 'utf8'), lengthBlocked);
+      },
+      meanwhile: async (socket, id) => {
+        const body = `${Array.from({ length: 3000 }, (_, i) => progress(i)).join('')}${sse(id)}`;
+        sent.meanwhile = body;
+        await send(socket, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+        await pour(socket, Buffer.from(`${Buffer.byteLength(body).toString(16)}\r\n${bytesOf(body)}\r\n0\r\n\r\n`, 'latin1'));
+      },
+    });
+    const proxy = await start(['proxy', '--upstream', upstream.url]);
+
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const streamed = postHeld(proxy.url, call(1, 'stream'), released, true);
+    const length = postHeld(proxy.url, call(2, 'json-length'), released);
+    await blocked;
+    const meanwhile = await postHeld(proxy.url, call(3, 'meanwhile'), Promise.resolve());
+    release();
+    const [a, b] = await Promise.all([streamed, length]);
+    const same = (answer: { status: number; text: string }, text: string | undefined): void =>
+      expect([answer.status, answer.text.length, sha(answer.text)]).toEqual([200, (text as string).length, sha(text as string)]);
+    same(a, sent.stream);
+    same(b, sent.length);
+    same(meanwhile, sent.meanwhile);
+    expect(upstream.connections().sort()).toEqual([1, 2, 3]);
+
+    // Each outcome read as its answer passed: the stream's result after thousands of events,
+    // the JSON's at the very end of the 32 MiB the monitor kept whole (a tool error leaves its
+    // tool unconfirmed: "other").
+    const text = await metrics(proxy);
+    expect(samples(text, 'mcp_server_operation_duration_seconds_count').sort()).toEqual([operation('meanwhile', '', 1), operation('other', 'tool_error', 1), operation('stream', '', 1)]);
+    expect(samples(text, 'mcp_exporter_upstream_failures_total')).toEqual(failures({}));
   });
 
   it('relays to an HTTPS upstream whose certificate it trusts, and answers 502 naming the certificate error when it does not', async () => {
