@@ -8,6 +8,15 @@ import type { ResponseHead } from './http1-response.js';
 import type { ExchangeListener, UpstreamExchange } from './upstream-pool.js';
 import { failureOf, meansDown, type UpstreamWatch } from './upstream-watch.js';
 
+/**
+ * How long an event stream's head that came alone waits for its first bytes, so that both go
+ * to the client in one write. An MCP server sends a stream's head as soon as it has one (the
+ * SDK's flushHeaders) and its event a moment later: read apart, sent apart, they cost the
+ * proxy a second write and its client a second wake-up on most calls. A stream that stays
+ * quiet longer gets its head this much later than it would have.
+ */
+const HEAD_WAIT_MS = 1;
+
 /** Response headers of one hop, when the body's bytes pass unchanged. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
 
@@ -87,8 +96,9 @@ export class RelayedExchange implements ExchangeListener, Slotted {
   private heard = false;
   private over = false;
   private streaming = false;
-  /** The head is written but not sent: an event stream's goes once the read that brought it is handled. */
+  /** The head is written but not sent: an event stream's goes with its first bytes, or HEAD_WAIT_MS after the read that brought it alone. */
   private unsent = false;
+  private headTimer: NodeJS.Timeout | undefined;
   /** Decodes a chunk cut inside a character; made when one is. */
   private decoder: StringDecoder | undefined;
   /** The body so far, when the watch wants it whole. */
@@ -138,6 +148,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
   body(chunk: Buffer): void {
     if (this.over) return;
     this.unsent = false;
+    if (this.headTimer !== undefined) this.stopWaiting();
     const watch = this.watch;
     if (watch?.chunk) watch.chunk(this.text(chunk));
     // The chunk is a view into the connection's read buffer: a copy is kept.
@@ -148,13 +159,18 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     }
   }
 
-  /** A read from the upstream is handled: what it brought goes to the client now, in one write (an event stream's head even with no event yet). */
+  /** A read from the upstream is handled: what it brought goes to the client now, in one write (an event stream's head alone, HEAD_WAIT_MS later). */
   read(): void {
-    if (this.unsent && !this.over) {
-      this.unsent = false;
-      this.res.flushHeaders();
-    }
+    if (this.unsent && !this.over && this.headTimer === undefined) this.headTimer = setTimeout(sendHead, HEAD_WAIT_MS, this);
     this.res.flush();
+  }
+
+  /** The head waited for bytes that did not come: it goes alone. */
+  headAlone(): void {
+    this.headTimer = undefined;
+    if (!this.unsent || this.over) return;
+    this.unsent = false;
+    this.res.flushHeaders();
   }
 
   end(): void {
@@ -220,9 +236,15 @@ export class RelayedExchange implements ExchangeListener, Slotted {
     this.finish();
   }
 
+  private stopWaiting(): void {
+    clearTimeout(this.headTimer);
+    this.headTimer = undefined;
+  }
+
   private finish(): void {
     if (this.over) return;
     this.over = true;
+    if (this.headTimer !== undefined) this.stopWaiting();
     this.context.done(this);
     this.watch?.end?.();
     this.done();
@@ -245,4 +267,8 @@ function returnedHeaders(head: ResponseHead): string[] {
   const out: string[] = [];
   for (let i = 0; i < names.length; i++) if (!HOP_BY_HOP.has(names[i] as string)) out.push(raw[2 * i] as string, raw[2 * i + 1] as string);
   return out;
+}
+
+function sendHead(exchange: RelayedExchange): void {
+  exchange.headAlone();
 }
