@@ -14,8 +14,28 @@ import { failureOf, meansDown, type CheckResult, type UpstreamWatch } from './up
 const CHECK_TIMEOUT_MS = 5000;
 const CHECK_CLIENT = { name: 'mcp-exporter-check', version: '1' };
 
-/** Request headers that belong to one hop, or that the proxy answers for itself (it checked Origin). */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'origin', 'proxy-authorization', 'te', 'trailer']);
+/**
+ * Request headers (lower case) that belong to one hop, or that the proxy answers for itself
+ * (it checked Origin). A switch, not a Set: a name read from a request is a new string, which
+ * a Set would hash on every request.
+ */
+function notForwarded(name: string): boolean {
+  switch (name) {
+    case 'connection':
+    case 'keep-alive':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'host':
+    case 'content-length':
+    case 'origin':
+    case 'proxy-authorization':
+    case 'te':
+    case 'trailer':
+      return true;
+    default:
+      return false;
+  }
+}
 /** Response headers of one hop; fetch has already decoded the body, so its encoding and length go too. */
 const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-encoding', 'content-length', 'trailer']);
 
@@ -37,8 +57,8 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   private readonly extra: [string, string][];
   /** The path (and query) requests go to on the upstream. */
   private readonly path: string;
-  /** Client headers the proxy sets itself: its own upstream headers, and accept-encoding. */
-  private readonly replaced: ReadonlySet<string>;
+  /** Client headers the proxy sets itself besides accept-encoding: its own upstream headers (none, mostly). */
+  private readonly replaced: ReadonlySet<string> | undefined;
   /** Connections to the upstream, kept open between requests. */
   private readonly pool: UpstreamPool;
   /** The request head's lines the proxy writes itself: the upstream's Host, its own headers, identity encoding. */
@@ -50,7 +70,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
 
   constructor(private readonly options: HttpUpstreamOptions) {
     this.extra = Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]);
-    this.replaced = new Set(['accept-encoding', ...this.extra.map(([name]) => name)]);
+    this.replaced = this.extra.length === 0 ? undefined : new Set(this.extra.map(([name]) => name));
     for (const [name, value] of this.extra) {
       if (!isToken(name) || /[\r\n\0]/.test(value)) throw new TypeError(`upstream header ${name.slice(0, 64)}: not a header name, or a value with a line break or NUL`);
     }
@@ -89,7 +109,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
       const name = raw[i] as string;
       const lower = names === undefined ? name.toLowerCase() : (names[i >> 1] as string);
       // HTTP/2 pseudo-headers (':path' and the like) never go on.
-      if (!NOT_FORWARDED.has(lower) && !this.replaced.has(lower) && lower.charCodeAt(0) !== 58 /* : */) head += `${name}: ${raw[i + 1] as string}\r\n`;
+      if (!notForwarded(lower) && lower !== 'accept-encoding' && this.replaced?.has(lower) !== true && lower.charCodeAt(0) !== 58 /* : */) head += `${name}: ${raw[i + 1] as string}\r\n`;
     }
     head += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const id = method === 'POST' ? (parsed !== undefined ? requestIdIn(parsed) : requestIdOf(text)) : undefined;
@@ -124,7 +144,7 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
   /** Sends the request upstream and returns its answer; rejects when the upstream cannot be reached. */
   async forward(request: Request, parsedBody?: unknown): Promise<Response> {
     const headers = new Headers();
-    for (const [name, value] of request.headers) if (!NOT_FORWARDED.has(name)) headers.set(name, value);
+    for (const [name, value] of request.headers) if (!notForwarded(name)) headers.set(name, value);
     for (const [name, value] of this.extra) headers.set(name, value);
     headers.set('accept-encoding', 'identity');
     const method = request.method.toUpperCase();

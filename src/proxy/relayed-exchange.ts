@@ -17,8 +17,20 @@ import { failureOf, meansDown, type UpstreamWatch } from './upstream-watch.js';
  */
 const HEAD_WAIT_MS = 1;
 
-/** Response headers of one hop, when the body's bytes pass unchanged. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate']);
+/** Response headers (lower case) of one hop, when the body's bytes pass unchanged: a switch, as notForwarded in http-upstream.ts. */
+function hopByHop(name: string): boolean {
+  switch (name) {
+    case 'connection':
+    case 'keep-alive':
+    case 'transfer-encoding':
+    case 'trailer':
+    case 'upgrade':
+    case 'proxy-authenticate':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** A ClientAnswer on node:http's response. */
 export class NodeAnswer implements ClientAnswer {
@@ -265,7 +277,7 @@ export class RelayedExchange implements ExchangeListener, Slotted {
 function returnedHeaders(head: ResponseHead): string[] {
   const { raw, names } = head;
   const out: string[] = [];
-  for (let i = 0; i < names.length; i++) if (!HOP_BY_HOP.has(names[i] as string)) out.push(raw[2 * i] as string, raw[2 * i + 1] as string);
+  for (let i = 0; i < names.length; i++) if (!hopByHop(names[i] as string)) out.push(raw[2 * i] as string, raw[2 * i + 1] as string);
   return out;
 }
 
