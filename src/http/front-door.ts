@@ -532,5 +532,4 @@ class SocketAnswer implements ClientAnswer {
   }
 }
 
-
 function noop(): void {}

@@ -86,9 +86,10 @@ export class HttpUpstream implements FetchHandler, NodeRelay, RelayContext {
    * Relays one request: sent upstream with the client's headers (less those of one hop) and
    * the body as the client sent it, answered with the upstream's status, headers and bytes
    * unchanged, back-pressure kept both ways. What arrives in one read from the upstream goes
-   * to the client in one write; an event stream's head goes at once even with no event yet.
-   * An upstream that cannot be reached is the same 502 fetch() gives; a client that leaves
-   * closes the request's connection upstream. Resolves when the exchange is over.
+   * to the client in one write; an event stream's head that comes alone waits up to 1 ms for
+   * its first event. An upstream that cannot be reached is the same 502 fetch() gives; a
+   * client that leaves closes the request's connection upstream. Resolves when the exchange
+   * is over.
    */
   relay(req: IncomingMessage, res: ServerResponse, text: string | undefined, answered: (head: AnswerHead) => BodyWatch | undefined, parsed?: unknown): Promise<void> {
     return new Promise<void>((resolve) => this.relayTo({ method: (req.method ?? 'GET').toUpperCase(), raw: req.rawHeaders, text, parsed }, new NodeAnswer(res), answered, resolve));
