@@ -17,7 +17,7 @@ const FIELD_VALUE = new RegExp(`^${VCHAR}*$`);
  * with CRLF between them, none after the last. A folded line, a bare CR or LF, a control
  * character or a name that is not a token fails it.
  */
-export const HEADER_LINES = new RegExp(`^(?:${TCHAR}+:${VCHAR}*(?:\\r\\n(?!$)|$))*$`);
+const HEADER_LINES = new RegExp(`^(?:${TCHAR}+:${VCHAR}*(?:\\r\\n(?!$)|$))*$`);
 
 /** Whether `text` is a token: a header name. */
 export const isToken = (text: string): boolean => TOKEN.test(text);
@@ -26,12 +26,14 @@ export const isToken = (text: string): boolean => TOKEN.test(text);
 export const isFieldValue = (text: string): boolean => FIELD_VALUE.test(text);
 
 /**
- * The header lines of a head HEADER_LINES accepted, from `at` (where the first starts) to the
- * end of `text`: names and values as sent, flat (`raw`, as node:http's rawHeaders: values
- * without the spaces and tabs around them), and the names in lower case, one for each pair.
- * Walked in the text, with no list of lines made; each line has its colon.
+ * The header lines of a head, from `at` (where the first starts) to the end of `text`: names
+ * and values as sent, flat (`raw`, as node:http's rawHeaders: values without the spaces and
+ * tabs around them), and the names in lower case, one for each pair. Undefined when a line is
+ * malformed (HEADER_LINES, checked first in one pass; a folded line is obsolete and refused by
+ * node:http too). Walked in the text, with no list of lines made.
  */
-export function headerLines(text: string, at: number): { raw: string[]; names: string[] } {
+export function headerLines(text: string, at: number): { raw: string[]; names: string[] } | undefined {
+  if (!HEADER_LINES.test(text.slice(at))) return undefined;
   const raw: string[] = [];
   const names: string[] = [];
   while (at < text.length) {

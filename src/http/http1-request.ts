@@ -5,7 +5,7 @@
  * server, which answers it as it always has (a malformed head with 400, a long one with 431):
  * this reader only has to be right about what it accepts, never about what it refuses.
  */
-import { HEADER_LINES, headerLines } from './http-chars.js';
+import { headerLines } from './http-chars.js';
 
 /** The headers the monitor and the relay look up, by lower-case name; each was sent at most once. */
 export type KnownHeaders = {
@@ -59,9 +59,9 @@ export function readRequestHead(text: string, endpoint: string, maxBodyBytes: nu
   const target = line.slice(REQUEST_LINE_START.length, line.length - REQUEST_LINE_END.length);
   const query = target.indexOf('?');
   if ((query < 0 ? target : target.slice(0, query)) !== endpoint || !ORIGIN_FORM.test(target)) return undefined;
-  // Every header line well formed, in one pass: each is then only cut at its colon.
-  if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) return undefined;
-  const { raw, names } = headerLines(text, eol < 0 ? text.length : eol + 2);
+  const lines = headerLines(text, eol < 0 ? text.length : eol + 2);
+  if (lines === undefined) return undefined;
+  const { raw, names } = lines;
   const headers: KnownHeaders = { host: undefined, 'user-agent': undefined, 'x-forwarded-for': undefined, 'x-real-ip': undefined, 'mcp-session-id': undefined, 'mcp-protocol-version': undefined };
   let length: string | undefined;
   let connection: string | undefined;

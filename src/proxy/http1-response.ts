@@ -5,7 +5,7 @@
  * next request. Framing it cannot be sure of is an error, never a guess: a proxy that guesses
  * where one answer ends can hand one client another's answer.
  */
-import { HEADER_LINES, headerLines, isFieldValue } from '../http/http-chars.js';
+import { headerLines, isFieldValue } from '../http/http-chars.js';
 
 /** The head of an answer, as received. */
 export interface ResponseHead {
@@ -190,9 +190,9 @@ export class ResponseParser {
     const eol = text.indexOf('\r\n');
     const status = statusOf(eol < 0 ? text : text.slice(0, eol));
     if (status === undefined) throw new ResponseParseError('not an HTTP/1.x status line');
-    // Every header line well formed (a token, a colon, no control character), in one pass; a folded line is obsolete and refused by node:http too.
-    if (eol >= 0 && !HEADER_LINES.test(text.slice(eol + 2))) throw new ResponseParseError('a malformed header line');
-    const { raw, names } = headerLines(text, eol < 0 ? text.length : eol + 2);
+    const lines = headerLines(text, eol < 0 ? text.length : eol + 2);
+    if (lines === undefined) throw new ResponseParseError('a malformed header line');
+    const { raw, names } = lines;
     // The framing headers; the answer's own names are read as they come.
     let connection = '';
     let codings: string | undefined;
