@@ -1,3 +1,4 @@
+import type { ConnectionStart } from './session-tracker.js';
 import type { ClientFacts, ConnectionInfo, ConnectionMonitor, OperationInfo } from './types.js';
 
 /** One client as /api/mcp/clients shows it. */
@@ -98,12 +99,14 @@ export class RecentClients implements ConnectionMonitor {
         entry = new ClientEntry(key, { clientName: client.clientName, clientVersion: client.clientVersion, clientIP: client.clientIP, userAgent: client.userAgent }, now);
         this.entries.set(key, entry);
       }
-      // A facts object seen twice is a connection's (a session's is one object for its life):
-      // found by identity from then on. One made for a single request (a 2026-07-28 request's,
-      // a stateless one's) is not put in the WeakMap: a young key in an old WeakMap takes V8's
+      // A connection's facts are one object for its life (a session's ConnectionStart, known by
+      // its `id`; a stdio client's, seen twice in a row): found by identity from then on, even
+      // while many sessions of one client take turns (16 of them made every request build the
+      // key and look it up). One made for a single request (a 2026-07-28 request's, a
+      // stateless one's) is not put in the WeakMap: a young key in an old WeakMap takes V8's
       // write barrier and the table's upkeep in every scavenge, a tenth of the monitor's own
       // time per call around an SDK v2 handler (perf), more than the lookup by key.
-      if (entry.lastFacts === client) this.byFacts.set(client, entry);
+      if (entry.lastFacts === client || (client as Partial<ConnectionStart>).id !== undefined) this.byFacts.set(client, entry);
       else entry.lastFacts = client;
     }
     entry.lastSeen = now;

@@ -94,4 +94,28 @@ describe('RecentClients', () => {
     clients.see(kept, '2026-07-28');
     expect(clients.list().find((c) => c.clientName === 'again')).toMatchObject({ requests: 1, protocolVersions: ['2026-07-28'] });
   });
+
+  it('finds a session by its facts object, not by key, while many sessions of one client take turns', () => {
+    const clients = new RecentClients({ now: clock().now });
+    // Reads of the facts that make the key: the lookup by key reads all four on every request.
+    let keyReads = 0;
+    const counted = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get: (object, property, receiver) => {
+          if (property === 'clientName') keyReads += 1;
+          return Reflect.get(object, property, receiver) as unknown;
+        },
+      });
+    // Three sessions of one client (a session's facts are its ConnectionStart, with an id), interleaved.
+    const sessions = ['s1', 's2', 's3'].map((id) => counted({ id, transport: 'streamable_http' as const, protocolVersion: '2025-11-25', ...facts('agent') }));
+    for (let round = 0; round < 4; round++) for (const session of sessions) clients.onOperation(operation(session, '2025-11-25'));
+    // Each read once, at its first request (and the first once more, copied into the entry); every request is counted.
+    expect(keyReads).toBe(4);
+    expect(clients.list()).toMatchObject([{ clientName: 'agent', requests: 12, protocolVersions: ['2025-11-25'] }]);
+    // Facts made for one request each (no id) are found by key every time, never kept by identity.
+    const single = [counted(facts('agent')), counted(facts('agent'))];
+    for (const one of single) clients.onOperation(operation(one, '2026-07-28'));
+    expect(keyReads).toBe(6);
+    expect(clients.list()).toMatchObject([{ clientName: 'agent', requests: 14, protocolVersions: ['2025-11-25', '2026-07-28'] }]);
+  });
 });
