@@ -59,3 +59,48 @@ describe('a JSON answer whose body never arrives whole', () => {
     expect(operations).toEqual(['tools/call echo error=_OTHER', 'tools/call echo error=-32603']);
   });
 });
+
+describe('a handler wrapped by wrap()', () => {
+  const request = () =>
+    new Request('http://127.0.0.1/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'mcp-protocol-version': MODERN, 'x-router': 'own' },
+      body: JSON.stringify(CALL),
+    });
+  const answer = (id: unknown) => Response.json({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'hi' }] } });
+
+  it('is given the parsed body, and a request whose body it can still read itself, as often as it clones it', async () => {
+    const { monitor, operations } = setUp();
+    const seen: unknown[] = [];
+    const wrapped = monitor.wrap({
+      // A router of your own: it ignores parsedBody and reads the request.
+      fetch: async (req: Request, options?: { parsedBody?: unknown }) => {
+        const copy = req.clone();
+        seen.push(options?.parsedBody === undefined ? 'no parsedBody' : 'parsedBody', req instanceof Request, req.bodyUsed, req.method, req.url, req.headers.get('x-router'));
+        const message = (await req.json()) as { id: unknown };
+        seen.push(req.bodyUsed, ((await copy.json()) as { id: unknown }).id);
+        return answer(message.id);
+      },
+    });
+    const response = await wrapped.fetch(request());
+    expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'hi' }] } });
+    expect(seen).toEqual(['parsedBody', true, false, 'POST', 'http://127.0.0.1/mcp', 'own', true, 7]);
+    expect(operations).toEqual(['tools/call echo error=']);
+  });
+
+  it('reads the given request\'s own body, not a clone\'s, when the handler takes parsedBody', async () => {
+    const { monitor, operations } = setUp();
+    const made: Request[] = [];
+    const wrapped = monitor.wrap({
+      fetch: async (req: Request, options?: { parsedBody?: unknown }) => {
+        made.push(req);
+        return answer((options?.parsedBody as { id: unknown }).id);
+      },
+    });
+    const given = request();
+    await (await wrapped.fetch(given)).json();
+    // The handler's request reads as the given one; the given one's body was read here (a clone would have left it unread).
+    expect([made.length, made[0]?.headers.get('x-router'), given.bodyUsed]).toEqual([1, 'own', true]);
+    expect(operations).toEqual(['tools/call echo error=']);
+  });
+});
