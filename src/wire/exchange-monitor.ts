@@ -425,8 +425,9 @@ const BODY_MEMBERS = new Set<PropertyKey>(['body', 'bodyUsed', 'text', 'json', '
 /**
  * `request`, whose body was read as `text`, as a handler sees it: everything it is, and a
  * body that reads as if unread. A handler that takes `parsedBody` (the SDK v2's) never reads
- * it, and nothing more is made; one that reads the body itself (a router of your own) gets
- * it from a new Request made from the text when it first asks. Cloning the request instead,
+ * it, and nothing more is made; one that reads the body itself (a router of your own), or
+ * hands the request on (`fetch(request)`), gets a new Request made from the text when it
+ * first asks. Cloning the request instead,
  * to read the clone, teed its body stream on every request: 185,000 instructions a call
  * under `toNodeHandler`, more than all the rest of the monitoring (callgrind).
  */
@@ -434,7 +435,8 @@ function withBody(request: Request, text: string): Request {
   let unread: Request | undefined;
   return new Proxy(request, {
     get(target, key) {
-      const holder = BODY_MEMBERS.has(key) ? (unread ??= new Request(target, { body: text })) : target;
+      // A symbol is an internal slot read by the runtime (`new Request(request)`, `fetch(request)`): the unread one's.
+      const holder = typeof key === 'symbol' || BODY_MEMBERS.has(key) ? (unread ??= new Request(target, { body: text })) : target;
       const value = Reflect.get(holder, key, holder) as unknown;
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(holder) : value;
     },

@@ -88,6 +88,16 @@ describe('a handler wrapped by wrap()', () => {
     expect(operations).toEqual(['tools/call echo error=']);
   });
 
+  it('hands on a request whose body can be read, to a handler that makes a Request of it (a gateway)', async () => {
+    const { monitor, operations } = setUp();
+    const wrapped = monitor.wrap({
+      // The runtime reads the request's internal slots, not its body members.
+      fetch: async (req: Request) => answer(((await new Request(req).json()) as { id: unknown }).id),
+    });
+    expect(await (await wrapped.fetch(request())).json()).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'hi' }] } });
+    expect(operations).toEqual(['tools/call echo error=']);
+  });
+
   it('reads the given request\'s own body, not a clone\'s, when the handler takes parsedBody', async () => {
     const { monitor, operations } = setUp();
     const made: Request[] = [];
