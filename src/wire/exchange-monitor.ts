@@ -131,14 +131,12 @@ export class HttpExchangeMonitor {
     let request = given;
     let body = parsedBody;
     if (body === undefined && request.method === 'POST') {
-      let text: string | undefined;
-      try {
-        text = await request.text();
-        body = JSON.parse(text) as unknown;
-      } catch {
-        body = undefined; // the handler answers what it cannot parse
+      // A body that is not JSON is the handler's to answer; one that failed to arrive, the request's as it is.
+      const text = await request.text().catch(() => undefined);
+      if (text !== undefined) {
+        body = parseJson(text);
+        request = withBody(request, text);
       }
-      if (text !== undefined) request = withBody(request, text);
     }
     const opened = this.open(readWebRequest(given, body), http);
     const only = opened.read.requests.length === 1 ? opened.read.requests[0] : undefined;
