@@ -1,4 +1,5 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 
 interface JsonStream {
   resolveJson: (response: Response) => void;
@@ -18,9 +19,11 @@ function isJsonStream(value: unknown): value is JsonStream {
  * is handed over, as the SDK's next major version does. It changes nothing it does not
  * recognize, and releasing twice is harmless once the SDK does it too.
  */
-export function releaseAnsweredJsonStreams(transport: StreamableHTTPServerTransport): boolean {
-  const inner = (transport as unknown as { _webStandardTransport?: { _streamMapping?: unknown } })._webStandardTransport;
-  const streams = inner?._streamMapping;
+export function releaseAnsweredJsonStreams(transport: StreamableHTTPServerTransport | WebStandardStreamableHTTPServerTransport): boolean {
+  // The node transport holds a web-standard one, whose map it is.
+  type Inner = { _streamMapping?: unknown };
+  const inner = (transport as unknown as { _webStandardTransport?: Inner })._webStandardTransport ?? (transport as unknown as Inner);
+  const streams = inner._streamMapping;
   if (!(streams instanceof Map)) return false;
   const set = streams.set;
   streams.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {

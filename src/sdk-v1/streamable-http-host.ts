@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Logger } from '../core/logger.js';
 import type { ConnectionStart, SessionTracker } from '../core/session-tracker.js';
 import type { CloseReason } from '../core/types.js';
 import { JSONRPC, sendJsonRpcError } from '../transport/http-answers.js';
 import { refusalOfStatus } from '../transport/refusals.js';
+import { headOnlyRequest, writeWebResponse } from '../wire/fetch-bridge.js';
 import { initializeParams, sessionFacts, type InitializeParams } from './initialize.js';
 import { releaseAnsweredJsonStreams } from './json-stream-release.js';
 import { MonitoredTransport } from './monitored-transport.js';
@@ -28,6 +31,20 @@ export interface StreamableHttpHostOptions {
 }
 
 const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * One request answered by the SDK's web-standard transport, on node:http: the request it
+ * reads (method, URL, headers; the body handed over parsed), and its Response written back.
+ * The SDK's node transport (StreamableHTTPServerTransport) does the same through a general
+ * adapter that costs more than the monitoring does: it builds the request's Headers on every
+ * request and writes each answer's end in a second write (bench: CPU per call 0.96 of the
+ * bare SDK server's this way, 1.05 through the SDK's node transport, side by side).
+ */
+async function answer(transport: WebStandardStreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  const request = headOnlyRequest(req, () => (body === undefined ? undefined : JSON.stringify(body)));
+  const response = await transport.handleRequest(request, { parsedBody: body, authInfo: (req as { auth?: AuthInfo }).auth });
+  await writeWebResponse(res, response);
+}
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -132,7 +149,7 @@ export class StreamableHttpHost {
     // What the session's initialized callback needs, released once it has run: the SDK
     // keeps that callback for the session's life, and so would keep whatever it holds.
     let pending: { session: StreamableSession; facts: ReturnType<typeof sessionFacts>; monitored: MonitoredTransport } | undefined;
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: this.options.eventStore,
       enableJsonResponse: this.options.enableJsonResponse,
@@ -159,7 +176,7 @@ export class StreamableHttpHost {
     this.sessions.add(session);
     monitored.onclose = () => this.sessions.finish(session);
     await session.server.connect(monitored);
-    await transport.handleRequest(req, res, body);
+    await answer(transport, req, res, body);
     if (session.id === undefined) {
       // The SDK refused the initialize request: nothing was established, release it all.
       pending = undefined;
@@ -183,10 +200,10 @@ class StreamableSession implements HostedSession {
 
   constructor(
     readonly server: ConnectableServer,
-    private readonly transport: StreamableHTTPServerTransport,
+    private readonly transport: WebStandardStreamableHTTPServerTransport,
   ) {}
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    return this.transport.handleRequest(req, res, body);
+    return answer(this.transport, req, res, body);
   }
 }
