@@ -42,6 +42,11 @@ const DONE: Promise<void> = Promise.resolve();
  */
 async function answer(transport: WebStandardStreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
   const request = headOnlyRequest(req, () => (body === undefined ? undefined : JSON.stringify(body)));
+  if (request === undefined) {
+    // Counted as invalid_request with the rest of the 4xx answers (countRefusal).
+    sendJsonRpcError(res, 400, JSONRPC.serverError, 'Bad Request: the Host header is not a host name');
+    return;
+  }
   const response = await transport.handleRequest(request, { parsedBody: body, authInfo: (req as { auth?: AuthInfo }).auth });
   await writeWebResponse(res, response);
 }

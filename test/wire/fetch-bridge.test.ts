@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createDemoServer } from '../../src/demo/demo-server.js';
 import { startMonitoredServer } from '../../src/server.js';
 import { headOnlyRequest, writeWebResponse } from '../../src/wire/fetch-bridge.js';
-import { postRaw, rawSession } from '../helpers.js';
+import { postMessage, postRaw, rawSession, samples } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { defer, listen } = useTestPeers();
@@ -41,7 +41,7 @@ describe('headOnlyRequest', () => {
       const request = headOnlyRequest(req, () => {
         bodyAsked++;
         return '{"jsonrpc":"2.0","id":7}';
-      });
+      }) as Request;
       seen.push(request instanceof Request, request.method, new URL(request.url).pathname, request.headers.get('x-client'), bodyAsked);
       seen.push(await request.clone().text(), await request.json(), request.bodyUsed, bodyAsked);
       res.end();
@@ -53,7 +53,7 @@ describe('headOnlyRequest', () => {
   it('has no body for a GET', async () => {
     const seen: unknown[] = [];
     const { url } = await serving(async (req, res) => {
-      const request = headOnlyRequest(req, () => 'never');
+      const request = headOnlyRequest(req, () => 'never') as Request;
       seen.push(request.method, request.body, await request.text());
       res.end();
     });
@@ -134,5 +134,29 @@ describe('the hosted server on the SDK v1', () => {
       'event: message\ndata: {"result":{"content":[{"type":"text","text":"hi"}]},"jsonrpc":"2.0","id":1}\n\n',
       1,
     ]);
+  });
+});
+
+describe('the hosted server on all interfaces, Host headers not checked', () => {
+  it('refuses a Host header that names no host with a 400 and counts it, and serves one that does', async () => {
+    const server = await startMonitoredServer({ serverFactory: createDemoServer, port: 0, host: '0.0.0.0', registry: new Registry() });
+    defer(() => server.close());
+    const url = `http://127.0.0.1:${server.port}/mcp`;
+    const initialize = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'h', version: '1' } } });
+    const answers = [];
+    for (const host of ['a/b', 'bad host', 'x:99999', '[::1', 'Example.COM:8080', `[::1]:${server.port}`]) {
+      const answer = await postMessage(url, initialize, { host });
+      answers.push(`${host} ${answer.status} ${answer.status === 400 ? (JSON.parse(answer.body) as { error: { message: string } }).error.message : ''}`);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(answers).toEqual([
+      'a/b 400 Bad Request: the Host header is not a host name',
+      'bad host 400 Bad Request: the Host header is not a host name',
+      'x:99999 400 Bad Request: the Host header is not a host name',
+      '[::1 400 Bad Request: the Host header is not a host name',
+      'Example.COM:8080 200 ',
+      `[::1]:${server.port} 200 `,
+    ]);
+    expect(samples(metrics, 'mcp_server_requests_rejected_total').filter((line) => !line.endsWith(' 0'))).toEqual(['mcp_server_requests_rejected_total{reason="invalid_request"} 4']);
   });
 });
