@@ -33,6 +33,10 @@ async function serving(handle: (req: IncomingMessage, res: ServerResponse) => Pr
   return { url: await listen(server), writes };
 }
 
+/** A listener that answers every request with an SSE stream made from `source`, through writeWebResponse. */
+const streaming = (source: ConstructorParameters<typeof ReadableStream<Uint8Array>>[0]) =>
+  serving((_req, res) => writeWebResponse(res, new Response(new ReadableStream<Uint8Array>(source), { headers: { 'content-type': 'text/event-stream' } })));
+
 describe('headOnlyRequest', () => {
   it('is a Request whose method, URL and headers are made at once, and whose body is asked for only when read', async () => {
     const seen: unknown[] = [];
@@ -71,22 +75,14 @@ describe('writeWebResponse', () => {
 
   it('sends the head of a stream that has nothing to say yet, and the body when it comes', async () => {
     let speak = (): void => {};
-    const { url } = await serving((_req, res) =>
-      writeWebResponse(
-        res,
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(controller) {
-              speak = () => {
-                controller.enqueue(new TextEncoder().encode('data: late\n\n'));
-                controller.close();
-              };
-            },
-          }),
-          { headers: { 'content-type': 'text/event-stream' } },
-        ),
-      ),
-    );
+    const { url } = await streaming({
+      start(controller) {
+        speak = () => {
+          controller.enqueue(new TextEncoder().encode('data: late\n\n'));
+          controller.close();
+        };
+      },
+    });
     // The head arrives while the body has not begun: without it, this fetch would wait for the first event.
     const answer = await fetch(url);
     speak();
@@ -96,20 +92,12 @@ describe('writeWebResponse', () => {
   it('cancels the body when the client goes away', async () => {
     let cancelled: (why: unknown) => void = () => {};
     const cancel = new Promise((resolve) => (cancelled = resolve));
-    const { url } = await serving((_req, res) =>
-      writeWebResponse(
-        res,
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(controller) {
-              controller.enqueue(new TextEncoder().encode(': open\n\n'));
-            },
-            cancel: (why) => cancelled(why),
-          }),
-          { headers: { 'content-type': 'text/event-stream' } },
-        ),
-      ),
-    );
+    const { url } = await streaming({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(': open\n\n'));
+      },
+      cancel: (why) => cancelled(why),
+    });
     const abort = new AbortController();
     const answer = await fetch(url, { signal: abort.signal });
     const reader = answer.body?.getReader();
