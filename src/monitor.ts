@@ -242,7 +242,9 @@ export class McpMonitor {
    * auth): `app.use('/mcp', monitor.middleware())`, after `express.json()` if you use it
    * and before your auth, so that its refusals are counted (the client id it verifies is
    * read once the answer starts). It watches each request and its answer from outside, as
-   * `nodeHandler` does, and changes nothing your handler sees or writes. A body no parser
+   * `nodeHandler` does, and changes nothing your handler sees or writes (a head it flushes
+   * before the body goes out with the body when that follows within the same turn of the
+   * event loop: one write instead of two). A body no parser
    * read yet is read here (up to maxBodyBytes; a bad one is answered 400 or 413 and counted)
    * and left as `req.body`.
    */

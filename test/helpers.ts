@@ -1,4 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Registry } from 'prom-client';
@@ -236,4 +237,20 @@ export function seriesOf(exposition: string, keep: (name: string) => boolean = (
     out.set(`${name}{${labels.join(',')}}`, value);
   }
   return out;
+}
+
+/** Counts the writes a server's connections make to their sockets from now on (each is a system call). */
+export function countWrites(server: Server): () => number {
+  let writes = 0;
+  server.on('connection', (socket: Socket) => {
+    const counted = socket as Socket & { _write: (...args: unknown[]) => unknown; _writev: (...args: unknown[]) => unknown };
+    for (const name of ['_write', '_writev'] as const) {
+      const original = counted[name].bind(socket);
+      counted[name] = (...args: unknown[]) => {
+        writes++;
+        return original(...args);
+      };
+    }
+  });
+  return () => writes;
 }

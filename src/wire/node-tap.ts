@@ -32,6 +32,8 @@ function givenHeader(given: unknown, name: string): string | undefined {
 class Tap {
   headed = false;
   over = false;
+  /** The handler flushed the head and nothing has gone out since: it leaves by the next turn of the event loop, or with the body (see tapPrototype). */
+  flushWanted = false;
   watch: BodyWatch | undefined;
   /** Whether the watch reads the body. */
   decoding = false;
@@ -97,6 +99,7 @@ class Tap {
     // Let go of the exchange (the request, its body, the watch) now, not when the response is
     // collected: the tap stays (the response's methods pass through it), and a tap that held
     // the exchange would carry the whole request through young-generation collections.
+    this.flushWanted = false;
     this.answered = FORGOTTEN;
     this.watch = undefined;
     this.whole = undefined;
@@ -126,6 +129,7 @@ function writeHeadThrough(tap: Tap, res: ServerResponse, args: unknown[]): unkno
 function writeThrough(tap: Tap, res: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
   if (!tap.over) {
     if (!tap.headed) tap.head(res, res.statusCode);
+    tap.flushWanted = false;
     tap.see(chunk, encoding);
   }
   return (tap.write as (...args: unknown[]) => unknown).call(res, chunk, encoding, callback);
@@ -134,6 +138,7 @@ function writeThrough(tap: Tap, res: ServerResponse, chunk: unknown, encoding: u
 function endThrough(tap: Tap, res: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
   if (!tap.over) {
     if (!tap.headed) tap.head(res, res.statusCode);
+    tap.flushWanted = false;
     tap.see(chunk, encoding);
     if (tap.whole) {
       const text = tap.whole.length === 1 && tap.decoder === undefined ? (tap.whole[0] as string) : tap.whole.join('') + (tap.decoder?.end() ?? '');
@@ -182,11 +187,11 @@ function connectionClosed(this: Socket): void {
  * express, which gives every response a prototype of its own: V8 made new hidden classes
  * for each one and missed its inline caches.
  */
-let prototypeOriginals: { writeHead: WriteHead; write: Write; end: End } | undefined;
+let prototypeOriginals: { writeHead: WriteHead; write: Write; end: End; flushHeaders: () => void } | undefined;
 function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
   if (prototypeOriginals) return prototypeOriginals;
   const proto = ServerResponse.prototype;
-  const original = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
+  const original = { writeHead: proto.writeHead, write: proto.write, end: proto.end, flushHeaders: proto.flushHeaders };
   prototypeOriginals = original;
   proto.writeHead = function (this: ServerResponse, ...args: unknown[]): unknown {
     const tap = taps.get(this);
@@ -202,15 +207,35 @@ function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
     };
   proto.write = through('write', writeThrough) as Write;
   proto.end = through('end', endThrough) as End;
+  // A head flushed before its body (the SDK v1's node transport flushes every SSE answer's)
+  // waits for the body if it comes within this turn of the event loop, and goes alone by the
+  // next one otherwise: one write per answer instead of two, the same bytes, and a client
+  // still told at once that a slow answer has begun. Only once writeHead has made the head,
+  // so headersSent reads as it did.
+  proto.flushHeaders = function (this: ServerResponse): void {
+    const tap = taps.get(this);
+    if (tap === undefined || tap.own || tap.over || !this.headersSent) return original.flushHeaders.call(this);
+    if (tap.flushWanted) return;
+    tap.flushWanted = true;
+    setImmediate(flushIfWanted, this, tap);
+  };
   return original;
+}
+
+function flushIfWanted(res: ServerResponse, tap: Tap): void {
+  if (!tap.flushWanted) return;
+  tap.flushWanted = false;
+  prototypeOriginals?.flushHeaders.call(res);
 }
 
 /**
  * Watches a node:http answer written by somebody else's handler (the SDK v1 transport's
  * `handleRequest`, an express route): `answered` gets the head before any of the body
  * leaves (CLIENT_GONE if the client leaves first), and the watch it returns sees each
- * chunk before it is written. Nothing the handler writes is changed; once the answer is
- * over, the tapped methods pass every call straight on. A response whose methods somebody
+ * chunk before it is written. Nothing the handler writes is changed (a head it flushes
+ * before its body leaves with the body's first bytes if they follow within the same turn of
+ * the event loop, alone by the next turn otherwise); once the answer is over, the tapped
+ * methods pass every call straight on. A response whose methods somebody
  * wrapped already (a compression middleware) is tapped on its own methods, outside theirs,
  * so the tap reads what the handler wrote; any other through its prototype.
  */

@@ -1,30 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createDemoServer } from '../../src/demo/demo-server.js';
 import { startMonitoredServer } from '../../src/server.js';
 import { headOnlyRequest, writeWebResponse } from '../../src/wire/fetch-bridge.js';
-import { postMessage, postRaw, rawSession, samples } from '../helpers.js';
+import { countWrites, postMessage, postRaw, rawSession, samples } from '../helpers.js';
 import { useTestPeers } from '../peers.js';
 
 const { defer, listen } = useTestPeers();
-
-/** Counts the writes the server's connections make to their sockets (each is a system call). */
-function countWrites(server: Server): () => number {
-  let writes = 0;
-  server.on('connection', (socket: Socket) => {
-    const counted = socket as Socket & { _write: (...args: unknown[]) => unknown; _writev: (...args: unknown[]) => unknown };
-    for (const name of ['_write', '_writev'] as const) {
-      const original = counted[name].bind(socket);
-      counted[name] = (...args: unknown[]) => {
-        writes++;
-        return original(...args);
-      };
-    }
-  });
-  return () => writes;
-}
 
 /** A listener whose requests `handle` answers. */
 async function serving(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ url: string; writes: () => number }> {

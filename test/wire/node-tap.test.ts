@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AnswerHead, BodyWatch } from '../../src/wire/exchange.js';
 import { tapResponse } from '../../src/wire/node-tap.js';
+import { countWrites } from '../helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -36,7 +37,64 @@ const get = (url: string, agent?: Agent): Promise<string> =>
       .end();
   });
 
+/** The writes of the server made last (see countWrites). */
+const writesOfLast = (): (() => number) => countWrites(servers[servers.length - 1] as ReturnType<typeof createServer>);
+
+const SSE = { 'content-type': 'text/event-stream' };
+const watchNothing = () => () => undefined;
+
 describe('tapResponse', () => {
+  it('sends a head flushed before its body with the body, when the body follows within the turn (one write)', async () => {
+    const url = await tapped((res) => {
+      res.writeHead(200, SSE);
+      res.flushHeaders();
+      // The body comes a few promise turns later, as the SDK's adapter writes it.
+      void Promise.resolve()
+        .then(() => undefined)
+        .then(() => {
+          res.write('data: {}\n\n');
+          res.end();
+        });
+    }, watchNothing);
+    const writes = writesOfLast();
+    expect([await get(url), writes()]).toEqual(['data: {}\n\n', 1]);
+  });
+
+  it('sends a flushed head alone by the next turn when the body is not there yet: the client knows it is answered', async () => {
+    let speak = (): void => {};
+    const url = await tapped((res) => {
+      res.writeHead(200, SSE);
+      res.flushHeaders();
+      speak = () => res.end('data: late\n\n');
+    }, watchNothing);
+    const writes = writesOfLast();
+    const body = await new Promise<string>((resolve, reject) => {
+      request(url, (res) => {
+        // The head has arrived while the body has not been written.
+        expect([res.statusCode, res.headers['content-type'], writes()]).toEqual([200, 'text/event-stream', 1]);
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+        speak();
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect([body, writes()]).toEqual(['data: late\n\n', 2]);
+  });
+
+  it('flushes at once a head that writeHead has not made (headersSent stays as the handler expects)', async () => {
+    const seen: unknown[] = [];
+    const url = await tapped((res) => {
+      res.statusCode = 200;
+      res.flushHeaders();
+      seen.push(res.headersSent);
+      setImmediate(() => res.end('x'));
+    }, watchNothing);
+    expect(await get(url)).toBe('x');
+    expect(seen).toEqual([true]);
+  });
+
   it('gives the head, every chunk as text, and the end; the handler writes unchanged', async () => {
     const seen: string[] = [];
     const url = await tapped(
