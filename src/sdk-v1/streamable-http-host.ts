@@ -36,9 +36,10 @@ const DONE: Promise<void> = Promise.resolve();
  * One request answered by the SDK's web-standard transport, on node:http: the request it
  * reads (method, URL, headers; the body handed over parsed), and its Response written back.
  * The SDK's node transport (StreamableHTTPServerTransport) does the same through a general
- * adapter that costs more than the monitoring does: it builds the request's Headers on every
- * request and writes each answer's end in a second write (bench: CPU per call 0.96 of the
- * bare SDK server's this way, 1.05 through the SDK's node transport, side by side).
+ * adapter (@hono/node-server, set up anew for every request) that flushes each SSE answer's
+ * head in a write of its own before the body; here an answer that is ready leaves in one
+ * write (see writeWebResponse). CPU per call against the bare SDK server, side by side:
+ * 0.89 this way, 1.02 through the SDK's node transport (docs/benchmarks.md).
  */
 async function answer(transport: WebStandardStreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
   const request = headOnlyRequest(req, () => (body === undefined ? undefined : JSON.stringify(body)));

@@ -42,7 +42,7 @@ const PLAIN_HOST = /^[a-z0-9._-]+(?::(\d{1,5}))?$/i;
  */
 function checkedUrlOf(req: IncomingMessage): string | undefined {
   const host = req.headers.host ?? 'localhost';
-  const url = `http://${host}${req.url ?? '/'}`;
+  const url = urlOf(req);
   const plain = PLAIN_HOST.exec(host);
   if (plain !== null && (plain[1] === undefined || Number(plain[1]) <= 65535)) return url;
   try {
