@@ -90,8 +90,8 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** CPU time (user + system) a process has used so far, in µs; 0 once it is gone. */
-function cpuOf(pid: number): number {
+/** CPU time (user + system) a process has used so far, in µs, from the clock ticks of /proc/<pid>/stat; 0 once it is gone. */
+function ticksOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at its closing parenthesis.
@@ -100,6 +100,30 @@ function cpuOf(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU time a process has used so far, in µs: the nanoseconds each of its threads ran
+ * (/proc/<pid>/task/<tid>/schedstat), which a window of half a second needs (a clock tick is
+ * 10 ms), or the clock ticks where the kernel keeps no schedstat. 0 once it is gone.
+ */
+function cpuOf(pid: number): number {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  let nanos = 0;
+  for (const task of tasks) {
+    try {
+      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read: its time is the process's no more.
+      continue;
+    }
+  }
+  return Number.isFinite(nanos) && nanos > 0 ? nanos / 1000 : ticksOf(pid);
 }
 
 /** CPU used by a process alone, and by the processes it started, in µs. */

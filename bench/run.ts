@@ -17,7 +17,7 @@ import { benchArgs, failWith } from './cli-args.js';
 import type { CallShape } from './http-client.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
 import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
-import { bootstrap, median, percentile, type Estimate } from './stats.js';
+import { median, pairedEstimate, percentile, type Estimate } from './stats.js';
 
 const USAGE = 'usage: npm run bench -- [--smoke] [--out FILE] [--starts N] [--warm-ms MS] [--measure-ms MS] [--only NAME,...]';
 const HELP = `Measures this project's monitored servers against the bare MCP SDK servers as users
@@ -31,7 +31,8 @@ ${USAGE}
   --warm-ms MS       least load before each measurement, after each start (default 5000);
                      the warm-up goes on in 1 s slices while the rate still rises (a slice
                      more than 5% faster than both before it), 12 s at most
-  --measure-ms MS    the measured load of each start (default 4000)
+  --measure-ms MS    the measured load of each server in each start (default 4000), in
+                     0.5 s windows: a round is a window of every server in turn
   --only NAMES       comparisons to run, comma-separated: ${'v1-http, v1-express, v1-sessions, v2-2025, v2-2026, proxy-upstream, proxy-stdio'}
   --help             this text
 `;
@@ -60,12 +61,19 @@ const positive = (name: string, text: string | undefined, fallback: number): num
   return value;
 };
 const smoke = values.smoke === true;
+const measureMs = positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000);
+/** A measured window: short enough that a round of every server is over before the machine's pace changes much. */
+const windowMs = smoke ? 250 : 500;
 const SIZES = {
   starts: positive('starts', values.starts, smoke ? 2 : 8),
   warmMs: positive('warm-ms', values['warm-ms'], smoke ? 300 : 5000),
   /** Longest warm-up: a server still speeding up by then is measured as it is, and the row says so. */
   maxWarmMs: smoke ? 300 : 12_000,
-  measureMs: positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000),
+  windowMs,
+  /** Windows of each server in each start. */
+  rounds: Math.max(1, Math.round(measureMs / windowMs)),
+  /** Unmeasured load before each window: the core has just served other servers. */
+  rewarmMs: smoke ? 50 : 250,
   connections: smoke ? 4 : 16,
 };
 const out = values.out ?? 'bench-results.json';
@@ -224,8 +232,8 @@ const COMPARISONS: Comparison[] = [
 
 // ---------------------------------------------------------------- measuring
 
-/** One start of one contender: its load, and the CPU it took. */
-interface Sample {
+/** One measured window of one server: its load, and the CPU it took. */
+interface Window {
   /** Completions per second. */
   rate: number;
   /** p99 latency, ms. */
@@ -234,10 +242,15 @@ interface Sample {
   cpuPerOp: number;
   /** CPU per completion of the server behind a proxy, µs. */
   behindPerOp?: number;
+}
+
+/** One start of one server: how it was warmed up, and its windows, one per round. */
+interface Sample {
   /** How long it was warmed up, ms. */
   warmedMs: number;
   /** Whether its rate had stopped rising when the measurement began. */
   warm: boolean;
+  windows: Window[];
 }
 
 type Load = (command: LoadCommand) => Promise<LoadAnswer>;
@@ -266,53 +279,84 @@ function steady(rates: readonly number[]): boolean {
   return last <= Math.max(a, b) * 1.05;
 }
 
-/** Starts the contender, warms it up until its rate is steady, measures it, ends it. */
-async function measureStart(load: Load, contender: Contender, traffic: Traffic): Promise<Sample> {
-  const server = await contender.start();
-  try {
-    const run = (ms: number): Promise<LoadAnswer> =>
-      load(
-        traffic.kind === 'sessions'
-          ? { cmd: 'churn', port: server.port, ms, concurrency: SIZES.connections }
-          : { cmd: 'calls', port: server.port, ms, shape: traffic.shape, concurrency: SIZES.connections },
-      );
-    if (traffic.kind === 'calls' && traffic.shape === 'session') await load({ cmd: 'open', port: server.port, count: SIZES.connections });
-    const slice = smoke ? SIZES.warmMs : 1000;
-    const rates: number[] = [];
-    let warmedMs = 0;
-    while (warmedMs < SIZES.warmMs || (!steady(rates) && warmedMs < SIZES.maxWarmMs)) {
-      const answer = await run(slice);
-      warmedMs += slice;
-      rates.push((answer.latencies.length / answer.elapsedMs) * 1000);
-    }
-    const before = { cpu: server.cpu(), behind: server.behind?.() ?? 0 };
-    const answer = await run(SIZES.measureMs);
-    const completions = answer.latencies.length;
-    return {
-      rate: (completions / answer.elapsedMs) * 1000,
-      p99: percentile(answer.latencies, 99),
-      cpuPerOp: (server.cpu() - before.cpu) / completions,
-      warmedMs,
-      warm: smoke || steady(rates),
-      ...(server.behind ? { behindPerOp: (server.behind() - before.behind) / completions } : {}),
-    };
-  } finally {
-    await server.stop();
-  }
+/** A server of one start: running, its sessions open, its warm-up and windows so far. */
+interface Live {
+  contender: Contender;
+  server: Started;
+  run(ms: number): Promise<LoadAnswer>;
+  rates: number[];
+  sample: Sample;
 }
 
-/** Every contender of a comparison, started `starts` times in alternation (the order reversed every start). */
+async function begin(load: Load, contender: Contender, traffic: Traffic): Promise<Live> {
+  const server = await contender.start();
+  const run = (ms: number): Promise<LoadAnswer> =>
+    load(
+      traffic.kind === 'sessions'
+        ? { cmd: 'churn', port: server.port, ms, concurrency: SIZES.connections }
+        : { cmd: 'calls', port: server.port, ms, shape: traffic.shape, concurrency: SIZES.connections },
+    );
+  if (traffic.kind === 'calls' && traffic.shape === 'session') await load({ cmd: 'open', port: server.port, count: SIZES.connections });
+  return { contender, server, run, rates: [], sample: { warmedMs: 0, warm: smoke, windows: [] } };
+}
+
+/** Warm-up in turns: a 1 s slice for each server still warming, until each is steady or has had the most. */
+async function warmUp(live: readonly Live[]): Promise<void> {
+  const slice = smoke ? SIZES.warmMs : 1000;
+  const warming = (l: Live): boolean => l.sample.warmedMs < SIZES.warmMs || (!steady(l.rates) && l.sample.warmedMs < SIZES.maxWarmMs);
+  for (let left = live.filter(warming); left.length > 0; left = left.filter(warming)) {
+    for (const l of left) {
+      const answer = await l.run(slice);
+      l.sample.warmedMs += slice;
+      l.rates.push((answer.latencies.length / answer.elapsedMs) * 1000);
+    }
+  }
+  for (const l of live) l.sample.warm = smoke || steady(l.rates);
+}
+
+/** One window: a short unmeasured load (the core has just served another server), then the measured one. */
+async function measureWindow(l: Live): Promise<Window> {
+  await l.run(SIZES.rewarmMs);
+  const before = { cpu: l.server.cpu(), behind: l.server.behind?.() ?? 0 };
+  const answer = await l.run(SIZES.windowMs);
+  const completions = answer.latencies.length;
+  return {
+    rate: (completions / answer.elapsedMs) * 1000,
+    p99: percentile(answer.latencies, 99),
+    cpuPerOp: (l.server.cpu() - before.cpu) / completions,
+    ...(l.server.behind ? { behindPerOp: (l.server.behind() - before.behind) / completions } : {}),
+  };
+}
+
+/**
+ * Every server of a comparison, `starts` times. In each start every server is started afresh
+ * and warmed up, and then measured in rounds: a window of each server in turn, the order
+ * reversed every round. The machine's slow spells (seconds to minutes on this host) then
+ * fall on every server of a round alike, and a ratio compares windows of the same round.
+ */
 async function measureComparison(load: Load, comparison: Comparison): Promise<Map<string, Sample[]>> {
   const contenders = [comparison.bare, ...(comparison.control ? [comparison.control] : []), ...comparison.monitored];
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
   for (let start = 0; start < SIZES.starts; start++) {
-    for (const contender of start % 2 === 0 ? contenders : [...contenders].reverse()) {
-      const sample = await measureStart(load, contender, comparison.traffic);
-      samples.get(contender.name)?.push(sample);
+    const live: Live[] = [];
+    try {
+      for (const contender of start % 2 === 0 ? contenders : [...contenders].reverse()) live.push(await begin(load, contender, comparison.traffic));
+      await warmUp(live);
+      for (let round = 0; round < SIZES.rounds; round++) {
+        for (const l of round % 2 === 0 ? live : [...live].reverse()) l.sample.windows.push(await measureWindow(l));
+      }
+    } finally {
+      await Promise.all(live.map((l) => l.server.stop()));
     }
+    for (const l of live) samples.get(l.contender.name)?.push(l.sample);
     const bare = samples.get(comparison.bare.name) ?? [];
-    const others = contenders.slice(1).map((c) => `${c.name} ${(median((samples.get(c.name) ?? []).map((s) => s.rate)) / median(bare.map((s) => s.rate))).toFixed(3)}`);
-    log(`  ${comparison.name} start ${start + 1}/${SIZES.starts}: bare ${median(bare.map((s) => s.rate)).toFixed(0)}/s; over bare: ${others.join(', ')}`);
+    const others = contenders
+      .slice(1)
+      .map((c) => `${c.name} ${[rate, cpu].map((pick) => paired(samples.get(c.name) ?? [], bare, pick).value.toFixed(3)).join(' ')}`);
+    const bareWindows = bare.flatMap((s) => s.windows);
+    log(
+      `  ${comparison.name} start ${start + 1}/${SIZES.starts}: bare ${median(bareWindows.map((w) => w.rate)).toFixed(0)}/s, ${median(bareWindows.map((w) => w.cpuPerOp)).toFixed(0)} µs a call; over bare (rate, CPU): ${others.join(', ')}`,
+    );
   }
   return samples;
 }
@@ -331,24 +375,28 @@ interface Row {
   pass: boolean | null;
 }
 
-type Pick = (sample: Sample) => number | undefined;
+type Pick = (window: Window) => number | undefined;
 
-/** median(mine) / median(theirs) over the starts, with a 95% interval from resampling starts (pairs kept: start i of each). */
-function ratioOfMedians(mine: readonly Sample[], theirs: readonly Sample[], pickMine: Pick, pickTheirs: Pick = pickMine): Estimate {
-  const values = (samples: readonly Sample[], pick: Pick, picks: readonly number[]) => picks.map((i) => (samples[i] ? (pick(samples[i]) ?? NaN) : NaN));
-  return bootstrap(Math.min(mine.length, theirs.length), (picks) => median(values(mine, pickMine, picks)) / median(values(theirs, pickTheirs, picks)));
-}
+/** One measure of every window of every start: [start][round]. */
+const series = (samples: readonly Sample[], pick: Pick): number[][] => samples.map((s) => s.windows.map((w) => pick(w) ?? NaN));
 
-const rate: Pick = (s) => s.rate;
-const p99: Pick = (s) => s.p99;
-const cpu: Pick = (s) => s.cpuPerOp;
+/** Paired ratios of two servers' windows (or two measures of the same windows), with a 95% interval: see pairedEstimate. */
+const paired = (mine: readonly Sample[], theirs: readonly Sample[], pickMine: Pick, pickTheirs: Pick = pickMine): Estimate =>
+  pairedEstimate(series(mine, pickMine), series(theirs, pickTheirs));
+
+const rate: Pick = (w) => w.rate;
+const p99: Pick = (w) => w.p99;
+const cpu: Pick = (w) => w.cpuPerOp;
+const behind: Pick = (w) => w.behindPerOp;
+/** The median of one measure over every window of every start. */
+const overall = (samples: readonly Sample[], pick: Pick): number => median(samples.flatMap((s) => s.windows.map((w) => pick(w) ?? NaN)));
 
 function rowsOf(comparison: Comparison, samples: Map<string, Sample[]>): Row[] {
   const bare = samples.get(comparison.bare.name) ?? [];
   const rows: Row[] = [];
   const add = (measure: string, contender: Contender, target: string, estimate: Estimate, bareValue: number, ok: ((v: number) => boolean) | null): void =>
     void rows.push({ comparison: comparison.name, measure, contender: contender.name, target, ...estimate, bare: bareValue, pass: ok ? ok(estimate.value) : null });
-  const bareOf = (pick: Pick) => median(bare.map((s) => pick(s) ?? NaN));
+  const bareOf = (pick: Pick) => overall(bare, pick);
   const perSecond = comparison.traffic.kind === 'sessions' ? 'sessions opened and deleted per second' : 'tools/call per second';
   const rateTarget = comparison.traffic.kind === 'sessions' ? 0.95 : 0.97;
   const cpuTarget = comparison.traffic.kind === 'sessions' ? 1.05 : 1.03;
@@ -356,25 +404,25 @@ function rowsOf(comparison: Comparison, samples: Map<string, Sample[]>): Row[] {
     const mine = samples.get(contender.name) ?? [];
     if (contender === TCP_RELAY) {
       // Not a way in: what moving the bytes costs, for the proxies' target to be read against.
-      add("relay's own CPU per call / the server's behind it", contender, '(floor)', ratioOfMedians(mine, mine, cpu, (s) => s.behindPerOp), median(mine.map((s) => s.behindPerOp ?? NaN)), null);
+      add("relay's own CPU per call / the server's behind it", contender, '(floor)', paired(mine, mine, cpu, behind), overall(mine, behind), null);
       continue;
     }
     if (contender.name.startsWith('proxy ')) {
-      add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', ratioOfMedians(mine, bare, rate), bareOf(rate), null);
+      add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', paired(mine, bare, rate), bareOf(rate), null);
       // The target: relaying a call (no schema to check, no tool to run) costs a fraction of
       // answering it: the proxy's CPU per call against the server's behind it, measured while proxied.
-      add("proxy's own CPU per call / the server's behind it", contender, '<= 0.6', ratioOfMedians(mine, mine, cpu, (s) => s.behindPerOp), median(mine.map((s) => s.behindPerOp ?? NaN)), (v) => v <= 0.6);
-      add("proxy's own CPU per call / the bare HTTP server's, direct", contender, '(for scale)', ratioOfMedians(mine, bare, cpu), bareOf(cpu), null);
+      add("proxy's own CPU per call / the server's behind it", contender, '<= 0.6', paired(mine, mine, cpu, behind), overall(mine, behind), (v) => v <= 0.6);
+      add("proxy's own CPU per call / the bare HTTP server's, direct", contender, '(for scale)', paired(mine, bare, cpu), bareOf(cpu), null);
       continue;
     }
-    add(perSecond, contender, `>= ${rateTarget}`, ratioOfMedians(mine, bare, rate), bareOf(rate), (v) => v >= rateTarget);
-    add('p99 latency', contender, '<= 1.05', ratioOfMedians(mine, bare, p99), bareOf(p99), (v) => v <= 1.05);
-    add('server CPU per operation', contender, `<= ${cpuTarget}`, ratioOfMedians(mine, bare, cpu), bareOf(cpu), (v) => v <= cpuTarget);
+    add(perSecond, contender, `>= ${rateTarget}`, paired(mine, bare, rate), bareOf(rate), (v) => v >= rateTarget);
+    add('p99 latency', contender, '<= 1.05', paired(mine, bare, p99), bareOf(p99), (v) => v <= 1.05);
+    add('server CPU per operation', contender, `<= ${cpuTarget}`, paired(mine, bare, cpu), bareOf(cpu), (v) => v <= cpuTarget);
   }
   if (comparison.control) {
     const control = samples.get(comparison.control.name) ?? [];
     for (const [measure, pick] of [[perSecond, rate], ['p99 latency', p99], ['server CPU per operation', cpu]] as const) {
-      add(measure, comparison.control, 'noise floor', ratioOfMedians(control, bare, pick), bareOf(pick), null);
+      add(measure, comparison.control, 'noise floor', paired(control, bare, pick), bareOf(pick), null);
     }
   }
   return rows;
@@ -420,7 +468,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) fail(`--only: unknown comparison ${unknown.join(', ')}`);
   const chosen = COMPARISONS.filter((c) => !only || only.includes(c.name));
   const pinned = canPin && pin(process.pid, CORES.load);
-  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; ${SIZES.starts} starts of each server, warm-up ${SIZES.warmMs} ms or more (until the rate is steady, ${SIZES.maxWarmMs} ms at most), ${SIZES.measureMs} ms measured, ${SIZES.connections} connections`);
+  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; ${SIZES.starts} starts of each server, warm-up ${SIZES.warmMs} ms or more (until the rate is steady, ${SIZES.maxWarmMs} ms at most), then ${SIZES.rounds} rounds of a ${SIZES.windowMs} ms window of each server in turn (after ${SIZES.rewarmMs} ms unmeasured), ${SIZES.connections} connections`);
   log(pinned ? `  load client on core ${CORES.load}, each server on core ${CORES.server} (taskset)` : '  not pinned to cores (needs 2 cores and taskset): expect more noise');
   log(`  bare servers from ${BASELINE} (the SDKs as users install them); monitored ones from ${ROOT}`);
   if (smoke) log('  a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');

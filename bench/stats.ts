@@ -39,3 +39,28 @@ export function bootstrap(n: number, statistic: (rounds: readonly number[]) => n
   const at = (q: number) => values[Math.min(resamples - 1, Math.floor(q * resamples))] ?? Number.NaN;
   return { value, interval: [at(0.025), at(0.975)] };
 }
+
+/**
+ * The ratios of paired measurements: `mine[start][round] / theirs[start][round]` for every
+ * round both have, in the starts picked (a start may be picked more than once, as a resample
+ * does). Windows of one round were measured moments apart, so whatever slowed the machine
+ * then slowed both, and their ratio keeps only what differs between the servers.
+ */
+export function pairedRatios(mine: readonly (readonly number[])[], theirs: readonly (readonly number[])[], starts: readonly number[]): number[] {
+  const ratios: number[] = [];
+  for (const start of starts) {
+    const a = mine[start] ?? [];
+    const b = theirs[start] ?? [];
+    for (let round = 0; round < Math.min(a.length, b.length); round++) ratios.push((a[round] ?? NaN) / (b[round] ?? NaN));
+  }
+  return ratios;
+}
+
+/**
+ * The median of the paired ratios over every round of every start, with a 95% interval from
+ * resampling whole starts: the rounds of one start share its processes (their JIT's choices,
+ * their memory), so they are not counted as independent.
+ */
+export function pairedEstimate(mine: readonly (readonly number[])[], theirs: readonly (readonly number[])[]): Estimate {
+  return bootstrap(Math.min(mine.length, theirs.length), (starts) => median(pairedRatios(mine, theirs, starts)));
+}

@@ -42,7 +42,14 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
 
   it('measures every comparison, with its noise floor, and writes the table as JSON', () => {
     expect(run.code, run.stderr).toBe(0);
-    const result = JSON.parse(readFileSync(out, 'utf8')) as { view: string; smoke: boolean; machine: { node: string }; rows: CrossRow[]; starts: Record<string, Record<string, unknown[]>> };
+    const result = JSON.parse(readFileSync(out, 'utf8')) as {
+      view: string;
+      smoke: boolean;
+      machine: { node: string };
+      sizes: { rounds: number; windowMs: number };
+      rows: CrossRow[];
+      starts: Record<string, Record<string, { windows: { rate: number; cpuPerOp: number; behindPerOp?: number }[] }[]>>;
+    };
     expect([result.view, result.smoke, result.machine.node]).toEqual(['cross-process', true, process.version]);
     const servers = (comparison: string) => [...new Set(result.rows.filter((r) => r.comparison === comparison).map((r) => r.contender))];
     expect(servers('v1-http')).toEqual([
@@ -77,8 +84,19 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
       expect(row.bare, `${row.comparison} ${row.measure}`).toBeGreaterThan(0);
       expect(row.interval[0]).toBeLessThanOrEqual(row.interval[1]);
     }
-    // Every start of every server is kept, to look at afterwards.
+    // Every start of every server is kept, to look at afterwards: one measured window a round
+    // (a smoke run's 500 ms in windows of 250), CPU and the server behind a proxy read per window.
     expect(Object.keys(result.starts)).toEqual(['v1-http', 'v1-express', 'v1-sessions', 'v2-2025', 'v2-2026', 'proxy-upstream', 'proxy-stdio']);
+    expect([result.sizes.rounds, result.sizes.windowMs]).toEqual([2, 250]);
+    for (const [comparison, byServer] of Object.entries(result.starts)) {
+      for (const [server, samples] of Object.entries(byServer)) {
+        expect(samples.map((s) => s.windows.length), `${comparison} ${server}`).toEqual([2]);
+        for (const w of samples.flatMap((s) => s.windows)) {
+          expect(w.rate > 0 && w.cpuPerOp > 0, `${comparison} ${server}`).toBe(true);
+          expect(w.behindPerOp === undefined, `${comparison} ${server}`).toBe(!comparison.startsWith('proxy') || server.startsWith('bare'));
+        }
+      }
+    }
   });
 
   it('prints the table to stdout, progress to stderr, and gives a smoke run no verdict', () => {

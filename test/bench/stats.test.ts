@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrap, median, percentile } from '../../bench/stats.js';
+import { bootstrap, median, pairedEstimate, pairedRatios, percentile } from '../../bench/stats.js';
 
 describe('bench statistics', () => {
   it('takes percentiles by nearest rank, whatever the order', () => {
@@ -28,5 +28,31 @@ describe('bench statistics', () => {
   it('has nothing to resample in a constant or single round', () => {
     expect(bootstrap(5, () => 2)).toEqual({ value: 2, interval: [2, 2] });
     expect(bootstrap(1, (picks) => picks.length)).toEqual({ value: 1, interval: [1, 1] });
+  });
+
+  it('pairs each window with the one of the same start and round, so a slow spell both shared drops out', () => {
+    // Rounds 1 and 2 of start 0 ran at half speed for both servers: 400 µs a call instead of 200.
+    const bare = [
+      [200, 400, 400, 200],
+      [210, 205],
+    ];
+    const mine = [
+      [204, 408, 408, 204],
+      [214.2, 209.1, 999], // a round the other has not: left out
+    ];
+    expect(pairedRatios(mine, bare, [0, 1]).map((r) => Number(r.toFixed(6)))).toEqual([1.02, 1.02, 1.02, 1.02, 1.02, 1.02]);
+    expect(pairedRatios(mine, bare, [1, 1])).toHaveLength(4); // a start picked twice, as a resample may
+    const estimate = pairedEstimate(mine, bare);
+    expect(estimate.value).toBeCloseTo(1.02, 12);
+    expect(estimate.interval.map((v) => Number(v.toFixed(6)))).toEqual([1.02, 1.02]);
+  });
+
+  it('resamples whole starts: a start whose processes ran differently widens the interval', () => {
+    const bare = [[100, 100, 100], [100, 100, 100], [100, 100, 100], [100, 100, 100]];
+    const mine = [[101, 101, 101], [101, 101, 101], [101, 101, 101], [110, 110, 110]];
+    const estimate = pairedEstimate(mine, bare);
+    expect(estimate.value).toBeCloseTo(1.01, 12);
+    expect(estimate.interval[0]).toBeCloseTo(1.01, 12);
+    expect(estimate.interval[1]).toBeCloseTo(1.1, 12);
   });
 });
