@@ -1,7 +1,13 @@
 /** A lean MCP client for load: raw HTTP/1.1 keep-alive requests with pre-built bodies. */
 import { Agent, request } from 'node:http';
 
-export const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/**
+ * Keep-alive connections, closed by the client after 4 s idle: the bench leaves a server
+ * idle while it measures the others, and a server closes an idle connection after its
+ * keepAliveTimeout (node:http's 5 s); a request sent on one just as the server closes it
+ * fails ("socket hang up"). Node 20's agent does not read the server's Keep-Alive hint.
+ */
+export const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 });
 
 export interface Answer {
   status: number;
