@@ -27,12 +27,12 @@ ${USAGE}
 
   --smoke            a small run that checks the benchmark works (seconds)
   --out FILE         where the table goes as JSON (default bench-results.json)
-  --starts N         alternated starts of every server in a comparison (default 8)
+  --starts N         starts of every server in a comparison (default 4)
   --warm-ms MS       least load before each measurement, after each start (default 5000);
                      the warm-up goes on in 1 s slices while the rate still rises (a slice
                      more than 5% faster than both before it), 12 s at most
   --measure-ms MS    the measured load of each server in each start (default 4000), in
-                     0.5 s windows: a round is a window of every server in turn
+                     0.5 s windows, each beside a window of the bare server
   --only NAMES       comparisons to run, comma-separated: ${'v1-http, v1-express, v1-sessions, v2-2025, v2-2026, proxy-upstream, proxy-stdio'}
   --help             this text
 `;
@@ -62,10 +62,10 @@ const positive = (name: string, text: string | undefined, fallback: number): num
 };
 const smoke = values.smoke === true;
 const measureMs = positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000);
-/** A measured window: short enough that a round of every server is over before the machine's pace changes much. */
+/** A measured window: short enough that a round (the bare server's window and the other's) is over before the machine's pace changes much. */
 const windowMs = smoke ? 250 : 500;
 const SIZES = {
-  starts: positive('starts', values.starts, smoke ? 2 : 8),
+  starts: positive('starts', values.starts, smoke ? 2 : 4),
   warmMs: positive('warm-ms', values['warm-ms'], smoke ? 300 : 5000),
   /** Longest warm-up: a server still speeding up by then is measured as it is, and the row says so. */
   maxWarmMs: smoke ? 300 : 12_000,
@@ -244,13 +244,15 @@ interface Window {
   behindPerOp?: number;
 }
 
-/** One start of one server: how it was warmed up, and its windows, one per round. */
+/** One start of one server (for the bare server, one for each server it was measured beside): its warm-up, and its windows, one a round. */
 interface Sample {
   /** How long it was warmed up, ms. */
   warmedMs: number;
   /** Whether its rate had stopped rising when the measurement began. */
   warm: boolean;
   windows: Window[];
+  /** The windows of the bare server started beside this one, one a round (every server but the bare one). */
+  bare?: Window[];
 }
 
 type Load = (command: LoadCommand) => Promise<LoadAnswer>;
@@ -300,18 +302,21 @@ async function begin(load: Load, contender: Contender, traffic: Traffic): Promis
   return { contender, server, run, rates: [], sample: { warmedMs: 0, warm: smoke, windows: [] } };
 }
 
-/** Warm-up in turns: a 1 s slice for each server still warming, until each is steady or has had the most. */
-async function warmUp(live: readonly Live[]): Promise<void> {
+/**
+ * Warm-up in turns, 1 s slices: every server of the pair gets one, until each is steady (or has
+ * had the most), so neither sits idle for more than a slice.
+ */
+async function warmUp(pair: readonly Live[]): Promise<void> {
   const slice = smoke ? SIZES.warmMs : 1000;
   const warming = (l: Live): boolean => l.sample.warmedMs < SIZES.warmMs || (!steady(l.rates) && l.sample.warmedMs < SIZES.maxWarmMs);
-  for (let left = live.filter(warming); left.length > 0; left = left.filter(warming)) {
-    for (const l of left) {
+  while (pair.some(warming)) {
+    for (const l of pair) {
       const answer = await l.run(slice);
       l.sample.warmedMs += slice;
       l.rates.push((answer.latencies.length / answer.elapsedMs) * 1000);
     }
   }
-  for (const l of live) l.sample.warm = smoke || steady(l.rates);
+  for (const l of pair) l.sample.warm = smoke || steady(l.rates);
 }
 
 /** One window: a short unmeasured load (the core has just served another server), then the measured one. */
@@ -329,33 +334,41 @@ async function measureWindow(l: Live): Promise<Window> {
 }
 
 /**
- * Every server of a comparison, `starts` times. In each start every server is started afresh
- * and warmed up, and then measured in rounds: a window of each server in turn, the order
- * reversed every round. The machine's slow spells (seconds to minutes on this host) then
- * fall on every server of a round alike, and a ratio compares windows of the same round.
+ * Every server of a comparison beside the bare server, `starts` times. In each start each
+ * other server in turn (the order reversed every start) is started afresh with a bare server
+ * of its own, the two warmed up in turns, then measured in rounds of two windows, the bare
+ * server's and its own (which goes first alternates), and ended. A ratio compares the two
+ * windows of a round, a second apart: the machine's slow spells (seconds to minutes on this
+ * host) fall on both. Neither server is older than the other, and neither sits idle for more
+ * than a window: a Node server left idle for a few seconds runs slower for a while after
+ * (V8's memory reducer off or on), so measuring every server of a comparison in one
+ * rotation measured them all slowed (the bare SDK v2 at 770 µs a call against 600 under
+ * steady load; docs/benchmarks.md).
  */
 async function measureComparison(load: Load, comparison: Comparison): Promise<Map<string, Sample[]>> {
-  const contenders = [comparison.bare, ...(comparison.control ? [comparison.control] : []), ...comparison.monitored];
-  const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
+  const others = [...(comparison.control ? [comparison.control] : []), ...comparison.monitored];
+  const samples = new Map<string, Sample[]>([comparison.bare, ...others].map((c) => [c.name, []]));
   for (let start = 0; start < SIZES.starts; start++) {
-    const live: Live[] = [];
-    try {
-      for (const contender of start % 2 === 0 ? contenders : [...contenders].reverse()) live.push(await begin(load, contender, comparison.traffic));
-      await warmUp(live);
-      for (let round = 0; round < SIZES.rounds; round++) {
-        for (const l of round % 2 === 0 ? live : [...live].reverse()) l.sample.windows.push(await measureWindow(l));
+    for (const contender of start % 2 === 0 ? others : [...others].reverse()) {
+      const pair: Live[] = [];
+      try {
+        pair.push(await begin(load, comparison.bare, comparison.traffic), await begin(load, contender, comparison.traffic));
+        const [bare, live] = pair as [Live, Live];
+        await warmUp(pair);
+        for (let round = 0; round < SIZES.rounds; round++) {
+          for (const l of round % 2 === 0 ? pair : [live, bare]) l.sample.windows.push(await measureWindow(l));
+        }
+        live.sample.bare = bare.sample.windows;
+        samples.get(comparison.bare.name)?.push(bare.sample);
+        samples.get(contender.name)?.push(live.sample);
+      } finally {
+        await Promise.all(pair.map((l) => l.server.stop()));
       }
-    } finally {
-      await Promise.all(live.map((l) => l.server.stop()));
     }
-    for (const l of live) samples.get(l.contender.name)?.push(l.sample);
-    const bare = samples.get(comparison.bare.name) ?? [];
-    const others = contenders
-      .slice(1)
-      .map((c) => `${c.name} ${[rate, cpu].map((pick) => paired(samples.get(c.name) ?? [], bare, pick).value.toFixed(3)).join(' ')}`);
-    const bareWindows = bare.flatMap((s) => s.windows);
+    const bareWindows = (samples.get(comparison.bare.name) ?? []).flatMap((s) => s.windows);
+    const ratios = others.map((c) => `${c.name} ${[rate, cpu].map((pick) => againstBare(samples.get(c.name) ?? [], pick).value.toFixed(3)).join(' ')}`);
     log(
-      `  ${comparison.name} start ${start + 1}/${SIZES.starts}: bare ${median(bareWindows.map((w) => w.rate)).toFixed(0)}/s, ${median(bareWindows.map((w) => w.cpuPerOp)).toFixed(0)} µs a call; over bare (rate, CPU): ${others.join(', ')}`,
+      `  ${comparison.name} start ${start + 1}/${SIZES.starts}: bare ${median(bareWindows.map((w) => w.rate)).toFixed(0)}/s, ${median(bareWindows.map((w) => w.cpuPerOp)).toFixed(0)} µs a call; over bare (rate, CPU): ${ratios.join(', ')}`,
     );
   }
   return samples;
@@ -380,9 +393,15 @@ type Pick = (window: Window) => number | undefined;
 /** One measure of every window of every start: [start][round]. */
 const series = (samples: readonly Sample[], pick: Pick): number[][] => samples.map((s) => s.windows.map((w) => pick(w) ?? NaN));
 
-/** Paired ratios of two servers' windows (or two measures of the same windows), with a 95% interval: see pairedEstimate. */
-const paired = (mine: readonly Sample[], theirs: readonly Sample[], pickMine: Pick, pickTheirs: Pick = pickMine): Estimate =>
-  pairedEstimate(series(mine, pickMine), series(theirs, pickTheirs));
+/** A server's windows against the bare server's beside them, round by round, with a 95% interval: see pairedEstimate. */
+const againstBare = (mine: readonly Sample[], pick: Pick): Estimate =>
+  pairedEstimate(
+    series(mine, pick),
+    mine.map((s) => (s.bare ?? []).map((w) => pick(w) ?? NaN)),
+  );
+
+/** Two measures of the same windows (a proxy's own CPU and its server's), window by window. */
+const withinWindows = (mine: readonly Sample[], pickMine: Pick, pickTheirs: Pick): Estimate => pairedEstimate(series(mine, pickMine), series(mine, pickTheirs));
 
 const rate: Pick = (w) => w.rate;
 const p99: Pick = (w) => w.p99;
@@ -404,25 +423,25 @@ function rowsOf(comparison: Comparison, samples: Map<string, Sample[]>): Row[] {
     const mine = samples.get(contender.name) ?? [];
     if (contender === TCP_RELAY) {
       // Not a way in: what moving the bytes costs, for the proxies' target to be read against.
-      add("relay's own CPU per call / the server's behind it", contender, '(floor)', paired(mine, mine, cpu, behind), overall(mine, behind), null);
+      add("relay's own CPU per call / the server's behind it", contender, '(floor)', withinWindows(mine, cpu, behind), overall(mine, behind), null);
       continue;
     }
     if (contender.name.startsWith('proxy ')) {
-      add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', paired(mine, bare, rate), bareOf(rate), null);
+      add(`${perSecond}, through the proxy / direct`, contender, '(both on one core)', againstBare(mine, rate), bareOf(rate), null);
       // The target: relaying a call (no schema to check, no tool to run) costs a fraction of
       // answering it: the proxy's CPU per call against the server's behind it, measured while proxied.
-      add("proxy's own CPU per call / the server's behind it", contender, '<= 0.6', paired(mine, mine, cpu, behind), overall(mine, behind), (v) => v <= 0.6);
-      add("proxy's own CPU per call / the bare HTTP server's, direct", contender, '(for scale)', paired(mine, bare, cpu), bareOf(cpu), null);
+      add("proxy's own CPU per call / the server's behind it", contender, '<= 0.6', withinWindows(mine, cpu, behind), overall(mine, behind), (v) => v <= 0.6);
+      add("proxy's own CPU per call / the bare HTTP server's, direct", contender, '(for scale)', againstBare(mine, cpu), bareOf(cpu), null);
       continue;
     }
-    add(perSecond, contender, `>= ${rateTarget}`, paired(mine, bare, rate), bareOf(rate), (v) => v >= rateTarget);
-    add('p99 latency', contender, '<= 1.05', paired(mine, bare, p99), bareOf(p99), (v) => v <= 1.05);
-    add('server CPU per operation', contender, `<= ${cpuTarget}`, paired(mine, bare, cpu), bareOf(cpu), (v) => v <= cpuTarget);
+    add(perSecond, contender, `>= ${rateTarget}`, againstBare(mine, rate), bareOf(rate), (v) => v >= rateTarget);
+    add('p99 latency', contender, '<= 1.05', againstBare(mine, p99), bareOf(p99), (v) => v <= 1.05);
+    add('server CPU per operation', contender, `<= ${cpuTarget}`, againstBare(mine, cpu), bareOf(cpu), (v) => v <= cpuTarget);
   }
   if (comparison.control) {
     const control = samples.get(comparison.control.name) ?? [];
     for (const [measure, pick] of [[perSecond, rate], ['p99 latency', p99], ['server CPU per operation', cpu]] as const) {
-      add(measure, comparison.control, 'noise floor', paired(control, bare, pick), bareOf(pick), null);
+      add(measure, comparison.control, 'noise floor', againstBare(control, pick), bareOf(pick), null);
     }
   }
   return rows;
@@ -468,7 +487,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) fail(`--only: unknown comparison ${unknown.join(', ')}`);
   const chosen = COMPARISONS.filter((c) => !only || only.includes(c.name));
   const pinned = canPin && pin(process.pid, CORES.load);
-  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; ${SIZES.starts} starts of each server, warm-up ${SIZES.warmMs} ms or more (until the rate is steady, ${SIZES.maxWarmMs} ms at most), then ${SIZES.rounds} rounds of a ${SIZES.windowMs} ms window of each server in turn (after ${SIZES.rewarmMs} ms unmeasured), ${SIZES.connections} connections`);
+  log(`bench: ${smoke ? 'smoke run' : 'full run'}; ${cpus().length} cores, Node ${process.version}; ${SIZES.starts} starts of each server, warm-up ${SIZES.warmMs} ms or more (until the rate is steady, ${SIZES.maxWarmMs} ms at most), then ${SIZES.rounds} rounds of a ${SIZES.windowMs} ms window of the bare server and one of the other (each after ${SIZES.rewarmMs} ms unmeasured), ${SIZES.connections} connections`);
   log(pinned ? `  load client on core ${CORES.load}, each server on core ${CORES.server} (taskset)` : '  not pinned to cores (needs 2 cores and taskset): expect more noise');
   log(`  bare servers from ${BASELINE} (the SDKs as users install them); monitored ones from ${ROOT}`);
   if (smoke) log('  a smoke run checks the bench works: its numbers are too few for the targets, so no verdict is given');

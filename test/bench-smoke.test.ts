@@ -22,6 +22,12 @@ async function npm(script: string, args: string[]): Promise<{ code: number | nul
 
 const tableLines = (stdout: string): string[] => stdout.split('\n').filter((line) => line.startsWith('|'));
 
+interface Window {
+  rate: number;
+  cpuPerOp: number;
+  behindPerOp?: number;
+}
+
 interface CrossRow {
   comparison: string;
   measure: string;
@@ -38,7 +44,7 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
   const out = join(dir, 'cross.json');
   beforeAll(async () => {
     run = await npm('bench', ['--smoke', '--starts', '1', '--out', out]);
-  }, 240_000);
+  }, 480_000);
 
   it('measures every comparison, with its noise floor, and writes the table as JSON', () => {
     expect(run.code, run.stderr).toBe(0);
@@ -48,7 +54,7 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
       machine: { node: string };
       sizes: { rounds: number; windowMs: number };
       rows: CrossRow[];
-      starts: Record<string, Record<string, { windows: { rate: number; cpuPerOp: number; behindPerOp?: number }[] }[]>>;
+      starts: Record<string, Record<string, { windows: Window[]; bare?: Window[] }[]>>;
     };
     expect([result.view, result.smoke, result.machine.node]).toEqual(['cross-process', true, process.version]);
     const servers = (comparison: string) => [...new Set(result.rows.filter((r) => r.comparison === comparison).map((r) => r.contender))];
@@ -84,16 +90,23 @@ describe('npm run bench -- --smoke (against the SDKs as users install them, one 
       expect(row.bare, `${row.comparison} ${row.measure}`).toBeGreaterThan(0);
       expect(row.interval[0]).toBeLessThanOrEqual(row.interval[1]);
     }
-    // Every start of every server is kept, to look at afterwards: one measured window a round
-    // (a smoke run's 500 ms in windows of 250), CPU and the server behind a proxy read per window.
+    // Every start of every server is kept, to look at afterwards: a smoke run's 500 ms in
+    // rounds of 250 ms windows, each beside a window of a bare server started with it (the
+    // bare server's samples: one for each other server), CPU and the server behind a proxy
+    // read per window.
     expect(Object.keys(result.starts)).toEqual(['v1-http', 'v1-express', 'v1-sessions', 'v2-2025', 'v2-2026', 'proxy-upstream', 'proxy-stdio']);
     expect([result.sizes.rounds, result.sizes.windowMs]).toEqual([2, 250]);
     for (const [comparison, byServer] of Object.entries(result.starts)) {
+      const [bareName, ...others] = Object.keys(byServer);
+      expect(bareName, comparison).toMatch(/^bare SDK v/);
+      expect(byServer[bareName as string]?.map((s) => [s.windows.length, s.bare]), comparison).toEqual(others.map(() => [2, undefined]));
       for (const [server, samples] of Object.entries(byServer)) {
-        expect(samples.map((s) => s.windows.length), `${comparison} ${server}`).toEqual([2]);
-        for (const w of samples.flatMap((s) => s.windows)) {
+        if (server !== bareName) expect(samples.map((s) => [s.windows.length, s.bare?.length]), `${comparison} ${server}`).toEqual([[2, 2]]);
+        for (const w of samples.flatMap((s) => [...s.windows, ...(s.bare ?? [])])) {
           expect(w.rate > 0 && w.cpuPerOp > 0, `${comparison} ${server}`).toBe(true);
-          expect(w.behindPerOp === undefined, `${comparison} ${server}`).toBe(!comparison.startsWith('proxy') || server.startsWith('bare'));
+        }
+        for (const w of samples.flatMap((s) => s.windows)) {
+          expect(w.behindPerOp === undefined, `${comparison} ${server}`).toBe(!comparison.startsWith('proxy') || server === bareName);
         }
       }
     }
