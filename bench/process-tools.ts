@@ -119,7 +119,8 @@ function cpuOf(pid: number): number {
     try {
       nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
     } catch {
-      // A thread that ended between the listing and the read: its time is the process's no more.
+      // A thread that ended between the listing and the read. Its time leaves the sum, so a
+      // window in which a thread ends reads low; Node's threads live as long as the process.
       continue;
     }
   }

@@ -72,7 +72,7 @@ const SIZES = {
   windowMs,
   /** Windows of each server in each start. */
   rounds: Math.max(1, Math.round(measureMs / windowMs)),
-  /** Unmeasured load before each window: the core has just served other servers. */
+  /** Unmeasured load before each window: the core has just served the other server of the pair. */
   rewarmMs: smoke ? 50 : 250,
   connections: smoke ? 4 : 16,
 };
@@ -283,7 +283,6 @@ function steady(rates: readonly number[]): boolean {
 
 /** A server of one start: running, its sessions open, its warm-up and windows so far. */
 interface Live {
-  contender: Contender;
   server: Started;
   run(ms: number): Promise<LoadAnswer>;
   rates: number[];
@@ -299,7 +298,7 @@ async function begin(load: Load, contender: Contender, traffic: Traffic): Promis
         : { cmd: 'calls', port: server.port, ms, shape: traffic.shape, concurrency: SIZES.connections },
     );
   if (traffic.kind === 'calls' && traffic.shape === 'session') await load({ cmd: 'open', port: server.port, count: SIZES.connections });
-  return { contender, server, run, rates: [], sample: { warmedMs: 0, warm: smoke, windows: [] } };
+  return { server, run, rates: [], sample: { warmedMs: 0, warm: smoke, windows: [] } };
 }
 
 /**
@@ -319,7 +318,7 @@ async function warmUp(pair: readonly Live[]): Promise<void> {
   for (const l of pair) l.sample.warm = smoke || steady(l.rates);
 }
 
-/** One window: a short unmeasured load (the core has just served another server), then the measured one. */
+/** One window: a short unmeasured load (the core has just served the other server), then the measured one. */
 async function measureWindow(l: Live): Promise<Window> {
   await l.run(SIZES.rewarmMs);
   const before = { cpu: l.server.cpu(), behind: l.server.behind?.() ?? 0 };
