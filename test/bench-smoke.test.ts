@@ -219,3 +219,50 @@ describe('npm run bench:soak -- --smoke (held and churned sessions against serve
     expect([soak.status, soak.stderr.split('\n')[0]]).toEqual([2, 'bench: --churn must be a whole number of at least 10, got "5"']);
   });
 });
+
+describe('npm run bench:side-by-side (apps of bench/baseline side by side, loaded in turn)', () => {
+  it('measures each app window by window against the first, with its garbage-collection pauses', async () => {
+    const run = await npm('bench:side-by-side', ['--servers', 'v1-http.mjs:none,v1-http.mjs:prom', '--load', 'churn', '--rounds', '2', '--window-ms', '200', '--warm-ms', '1000']);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = tableLines(run.stdout).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    expect(rows[0]).toEqual([
+      'server',
+      'operations a window',
+      'CPU µs per operation',
+      'against the first, median of rounds',
+      'GC scavenge µs per operation',
+      'GC mark-compact µs per operation',
+    ]);
+    expect(rows.slice(2).map((row) => row[0])).toEqual(['v1-http.mjs:none', 'v1-http.mjs:prom']);
+    // The first app is the reference: its own ratio is exactly 1 in every round.
+    expect(rows[2]?.[3]).toBe('1.000');
+    for (const row of rows.slice(2)) {
+      const [ops, cpu, ratio, minor, major] = row.slice(1).map(Number);
+      expect([ops, cpu, ratio].every((n) => n !== undefined && n > 0), row.join(' ')).toBe(true);
+      expect([minor, major].every((n) => n !== undefined && n >= 0), row.join(' ')).toBe(true);
+    }
+    expect(run.stderr.split('\n').filter((line) => line.startsWith('  round '))).toHaveLength(2);
+    expect(run.stderr).toMatch(/^bench: side by side on core 1: v1-http\.mjs:none \(pid \d+\), v1-http\.mjs:prom \(pid \d+\); load churn$/m);
+  }, 240_000);
+
+  it('refuses a bad option with one line and exit code 2, lists every option under --help, and refuses an app that cannot take the load with one line and exit code 1', () => {
+    const sideBySide = (...args: string[]) => spawnSync(process.execPath, ['dist-bench/bench/side-by-side.js', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const load = sideBySide('--load', 'nope');
+    expect([load.status, load.stderr.split('\n')[0]]).toEqual([2, 'bench: --load must be one of calls, churn, stateless-2025, modern, got "nope"']);
+    const servers = sideBySide('--servers', 'v1-http.mjs:none');
+    expect([servers.status, servers.stderr.split('\n')[0]]).toEqual([2, 'bench: --servers needs two apps at least: the first is the reference']);
+    const app = sideBySide('--servers', 'v3.mjs:none,v1-http.mjs:prom');
+    expect([app.status, app.stderr.split('\n')[0]]).toEqual([2, 'bench: --servers: "v3.mjs:none" is not FILE:BACKEND with FILE one of v1-http.mjs, v1-express.mjs, v2.mjs']);
+    const help = sideBySide('--help');
+    expect([help.status, help.stdout.split('\n').filter((line) => line.startsWith('  --')).map((line) => line.trim().split(' ')[0])]).toEqual([
+      0,
+      ['--servers', '--load', '--rounds', '--window-ms', '--warm-ms', '--help'],
+    ]);
+    // The SDK v2 app serves 2025 requests without sessions: --load calls opens sessions it never gives.
+    const v2 = sideBySide('--servers', 'v2.mjs:none,v2.mjs:prom:nodeHandler', '--rounds', '1', '--window-ms', '100', '--warm-ms', '100');
+    expect([v2.status, v2.stderr.trim().split('\n').at(-1)]).toEqual([
+      1,
+      'bench: v2.mjs:none opens no 2025 session (initialize answered 200): use --load stateless-2025 or modern',
+    ]);
+  });
+});
