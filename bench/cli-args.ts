@@ -20,3 +20,10 @@ export function benchArgs<V extends { help?: boolean | undefined }>(parse: () =>
   }
   return values;
 }
+
+/** The value of `--name` as a positive whole number; anything else fails with one line (see failWith). */
+export function positiveWhole(fail: (message: string) => never, name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number, got ${JSON.stringify(text)}`);
+  return value;
+}

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchArgs, failWith } from './cli-args.js';
+import { benchArgs, failWith, positiveWhole } from './cli-args.js';
 import type { CallShape } from './http-client.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
 import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
@@ -54,12 +54,7 @@ const values = benchArgs(
   USAGE,
   HELP,
 );
-const positive = (name: string, text: string | undefined, fallback: number): number => {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number, got ${JSON.stringify(text)}`);
-  return value;
-};
+const positive = (name: string, text: string | undefined, fallback: number): number => (text === undefined ? fallback : positiveWhole(fail, name, text));
 const smoke = values.smoke === true;
 const measureMs = positive('measure-ms', values['measure-ms'], smoke ? 500 : 4000);
 /** A measured window: short enough that a round (the bare server's window and the other's) is over before the machine's pace changes much. */

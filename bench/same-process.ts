@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchArgs, failWith } from './cli-args.js';
+import { benchArgs, failWith, positiveWhole } from './cli-args.js';
 import type { LoadAnswer, LoadCommand } from './load-worker.js';
 import { canPin, CORES, pin } from './process-tools.js';
 import type { ServerKind } from './server.js';
@@ -52,10 +52,7 @@ const smoke = values.smoke === true;
 const out = values.out ?? 'bench-results.json';
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number, got ${JSON.stringify(text)}`);
-  return value;
+  return text === undefined ? undefined : positiveWhole(fail, name, text);
 }
 if (values.responses !== 'sse' && values.responses !== 'json') fail(`--responses must be sse or json, got ${JSON.stringify(values.responses)}`);
 const responses = values.responses;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { benchArgs, failWith } from './cli-args.js';
+import { benchArgs, failWith, positiveWhole } from './cli-args.js';
 import type { GcPauses } from './gc-pauses.js';
 import { agent, callBody, closeSession, openSession, post, runFor, standaloneCall, type CallShape } from './http-client.js';
 import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
@@ -54,14 +54,9 @@ const values = benchArgs(
   HELP,
 );
 
-function positiveInteger(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number, got ${JSON.stringify(text)}`);
-  return value;
-}
-const rounds = positiveInteger('rounds', values.rounds);
-const windowMs = positiveInteger('window-ms', values['window-ms']);
-const warmMs = positiveInteger('warm-ms', values['warm-ms']);
+const rounds = positiveWhole(fail, 'rounds', values.rounds);
+const windowMs = positiveWhole(fail, 'window-ms', values['window-ms']);
+const warmMs = positiveWhole(fail, 'warm-ms', values['warm-ms']);
 const LOADS = ['calls', 'churn', 'stateless-2025', 'modern'] as const;
 type Load = (typeof LOADS)[number];
 if (!(LOADS as readonly string[]).includes(values.load)) fail(`--load must be one of ${LOADS.join(', ')}, got ${JSON.stringify(values.load)}`);
