@@ -25,9 +25,10 @@ its garbage-collection pauses.
 ${USAGE}
 
   --servers LIST     apps to run, FILE:BACKEND each, the first the reference
-                     (default v1-http.mjs:none,v1-http.mjs:prom); BACKEND is none, prom,
-                     prom-nospans or otel, and the SDK v2 app takes a third part,
-                     v2.mjs:prom:nodeHandler or v2.mjs:prom:handler
+                     (default v1-http.mjs:none,v1-http.mjs:prom); FILE is an app of
+                     bench/baseline (a copy that loads another build compares two builds),
+                     BACKEND none, prom, prom-nospans or otel, and the SDK v2 app takes a
+                     third part, v2.mjs:prom:nodeHandler or v2.mjs:prom:handler
   --load KIND        calls: tools/call in 16 open 2025 sessions (default); churn: sessions
                      opened and deleted; stateless-2025, modern: tools/call standing alone
   --rounds N         rounds, each server one window per round, the order reversed every
@@ -64,10 +65,10 @@ const load = values.load as Load;
 
 const BASELINE = fileURLToPath(new URL('../../bench/baseline/', import.meta.url));
 const GC_PAUSES = new URL('./gc-pauses.js', import.meta.url).href;
-const APPS = ['v1-http.mjs', 'v1-express.mjs', 'v2.mjs'];
 const specs = values.servers.split(',').map((spec) => {
   const [file = '', backend = '', mode] = spec.split(':');
-  if (!APPS.includes(file)) fail(`--servers: ${JSON.stringify(spec)} is not FILE:BACKEND with FILE one of ${APPS.join(', ')}`);
+  // Any app of bench/baseline: a copy of one that loads another build (an A/B) is one too.
+  if (!/^[\w.-]+\.mjs$/.test(file) || file === 'apps.mjs' || file.includes('stdio') || !existsSync(`${BASELINE}${file}`)) fail(`--servers: ${JSON.stringify(spec)} is not FILE:BACKEND with FILE an app of bench/baseline (v1-http.mjs, v1-express.mjs, v2.mjs)`);
   if (!['none', 'prom', 'prom-nospans', 'otel'].includes(backend)) fail(`--servers: ${JSON.stringify(spec)} has no BACKEND none, prom, prom-nospans or otel`);
   return { name: spec, args: [`${BASELINE}${file}`, backend, ...(mode === undefined ? [] : [mode])] };
 });

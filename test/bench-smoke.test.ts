@@ -252,7 +252,7 @@ describe('npm run bench:side-by-side (apps of bench/baseline side by side, loade
     const servers = sideBySide('--servers', 'v1-http.mjs:none');
     expect([servers.status, servers.stderr.split('\n')[0]]).toEqual([2, 'bench: --servers needs two apps at least: the first is the reference']);
     const app = sideBySide('--servers', 'v3.mjs:none,v1-http.mjs:prom');
-    expect([app.status, app.stderr.split('\n')[0]]).toEqual([2, 'bench: --servers: "v3.mjs:none" is not FILE:BACKEND with FILE one of v1-http.mjs, v1-express.mjs, v2.mjs']);
+    expect([app.status, app.stderr.split('\n')[0]]).toEqual([2, 'bench: --servers: "v3.mjs:none" is not FILE:BACKEND with FILE an app of bench/baseline (v1-http.mjs, v1-express.mjs, v2.mjs)']);
     const help = sideBySide('--help');
     expect([help.status, help.stdout.split('\n').filter((line) => line.startsWith('  --')).map((line) => line.trim().split(' ')[0])]).toEqual([
       0,
