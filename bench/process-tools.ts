@@ -1,7 +1,9 @@
 /** Starting, pinning, timing and ending the processes the bench measures. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { LoadAnswer, LoadCommand } from './load-worker.js';
 
 /** The load client's core and the servers' core, when there are two to give. */
 export const CORES = { load: 0, server: 1 };
@@ -130,4 +132,20 @@ function cpuOf(pid: number): number {
 /** CPU used by a process alone, and by the processes it started, in µs. */
 export function cpuMicros(pid: number): { own: number; children: number } {
   return { own: cpuOf(pid), children: descendants(pid).reduce((sum, child) => sum + cpuOf(child), 0) };
+}
+
+/** The load client: one command at a time to the load worker, answered with its measurements. */
+export type Load = (command: LoadCommand) => Promise<LoadAnswer>;
+
+/** Starts the load worker (bench/load-worker.ts) in a process of its own, pinned to the load's core. */
+export async function startLoad(): Promise<Load> {
+  const worker = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  process.once('exit', () => worker.kill());
+  await new Promise((resolve) => worker.once('message', resolve));
+  pin(worker.pid ?? 0, CORES.load);
+  return (command) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', (answer: LoadAnswer) => (answer.error === undefined ? resolve(answer) : reject(new Error(answer.error))));
+      worker.send(command);
+    });
 }

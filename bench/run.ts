@@ -8,15 +8,14 @@
  * in front of the proxies' server is the floor of what relaying costs.
  * `npm run bench -- --help` lists the options; `npm run bench:same-process` is the other view.
  */
-import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchArgs, failWith, positiveWhole } from './cli-args.js';
 import type { CallShape } from './http-client.js';
-import type { LoadAnswer, LoadCommand } from './load-worker.js';
-import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
+import type { LoadAnswer } from './load-worker.js';
+import { canPin, CORES, cpuMicros, pin, startLoad, startServer, type Load, type Running } from './process-tools.js';
 import { median, pairedEstimate, percentile, type Estimate } from './stats.js';
 
 const USAGE = 'usage: npm run bench -- [--smoke] [--out FILE] [--starts N] [--warm-ms MS] [--measure-ms MS] [--only NAME,...]';
@@ -248,20 +247,6 @@ interface Sample {
   windows: Window[];
   /** The windows of the bare server started beside this one, one a round (every server but the bare one). */
   bare?: Window[];
-}
-
-type Load = (command: LoadCommand) => Promise<LoadAnswer>;
-
-async function startLoad(): Promise<Load> {
-  const worker = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  process.once('exit', () => worker.kill());
-  await new Promise((resolve) => worker.once('message', resolve));
-  pin(worker.pid ?? 0, CORES.load);
-  return (command) =>
-    new Promise((resolve, reject) => {
-      worker.once('message', (answer: LoadAnswer) => (answer.error === undefined ? resolve(answer) : reject(new Error(answer.error))));
-      worker.send(command);
-    });
 }
 
 /**

@@ -14,8 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { benchArgs, failWith, positiveWhole } from './cli-args.js';
 import type { GcPauses } from './gc-pauses.js';
-import { agent, callBody, closeSession, openSession, post, runFor, standaloneCall, type CallShape } from './http-client.js';
-import { canPin, CORES, cpuMicros, pin, startServer, type Running } from './process-tools.js';
+import { canPin, CORES, cpuMicros, pin, startLoad, startServer, type Load, type Running } from './process-tools.js';
+import { median } from './stats.js';
 
 const USAGE = `usage: npm run bench:side-by-side -- [--servers FILE:BACKEND,...] [--load calls|churn|stateless-2025|modern] [--rounds N] [--window-ms MS] [--warm-ms MS]`;
 const HELP = `Runs user apps of bench/baseline side by side on one core and loads them in turn, window
@@ -59,9 +59,9 @@ const rounds = positiveWhole(fail, 'rounds', values.rounds);
 const windowMs = positiveWhole(fail, 'window-ms', values['window-ms']);
 const warmMs = positiveWhole(fail, 'warm-ms', values['warm-ms']);
 const LOADS = ['calls', 'churn', 'stateless-2025', 'modern'] as const;
-type Load = (typeof LOADS)[number];
+type LoadKind = (typeof LOADS)[number];
 if (!(LOADS as readonly string[]).includes(values.load)) fail(`--load must be one of ${LOADS.join(', ')}, got ${JSON.stringify(values.load)}`);
-const load = values.load as Load;
+const load = values.load as LoadKind;
 
 const BASELINE = fileURLToPath(new URL('../../bench/baseline/', import.meta.url));
 const GC_PAUSES = new URL('./gc-pauses.js', import.meta.url).href;
@@ -79,7 +79,6 @@ interface Server {
   running: Running;
   pid: number;
   gcFile: string;
-  sessions: Record<string, string>[];
 }
 interface Window {
   ops: number;
@@ -88,18 +87,15 @@ interface Window {
   majorPerOp: number;
 }
 
-/** One turn of load on a server for `ms`; the operations done. */
-async function loadFor(server: Server, ms: number): Promise<number> {
+/** One turn of load on a server for `ms`, by the bench's load worker (its own process, on the load's core); the operations done. */
+async function loadFor(client: Load, server: Server, ms: number): Promise<number> {
   const { port } = server.running;
-  if (load === 'churn') return (await runFor(ms, 16, async () => closeSession(port, await openSession(port)))).length;
-  const shape: Exclude<CallShape, 'session'> | undefined = load === 'calls' ? undefined : load;
-  return (
-    await runFor(ms, 16, async (loop, i) => {
-      const call = shape === undefined ? { body: callBody(i + 1), headers: server.sessions[loop] } : standaloneCall(shape, i + 1);
-      const res = await post(port, '/mcp', call.body, call.headers);
-      if (res.status !== 200) throw new Error(`${server.name}: tools/call (${load}) answered ${res.status}`);
-    })
-  ).length;
+  const answer = await client(
+    load === 'churn'
+      ? { cmd: 'churn', port, ms, concurrency: 16 }
+      : { cmd: 'calls', port, ms, shape: load === 'calls' ? 'session' : load, concurrency: 16 },
+  );
+  return answer.latencies.length;
 }
 
 /** The server's GC pauses so far (its gc-pauses module writes them on SIGUSR2). */
@@ -110,48 +106,40 @@ async function pausesOf(server: Server): Promise<GcPauses> {
   return JSON.parse(readFileSync(server.gcFile, 'utf8')) as GcPauses;
 }
 
-async function measure(server: Server): Promise<Window> {
-  await loadFor(server, 300);
+async function measure(client: Load, server: Server): Promise<Window> {
+  await loadFor(client, server, 300);
   const cpu0 = cpuMicros(server.pid).own;
   const gc0 = await pausesOf(server);
-  const ops = await loadFor(server, windowMs);
+  const ops = await loadFor(client, server, windowMs);
   const cpu1 = cpuMicros(server.pid).own;
   const gc1 = await pausesOf(server);
   return { ops, cpuPerOp: (cpu1 - cpu0) / ops, minorPerOp: ((gc1.minorMs - gc0.minorMs) * 1000) / ops, majorPerOp: ((gc1.majorMs - gc0.majorMs) * 1000) / ops };
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
 if (!canPin) process.stderr.write('bench: fewer than 2 cores; the servers and the load share them\n');
 pin(process.pid, CORES.load);
+const client = await startLoad();
 const dir = mkdtempSync(join(tmpdir(), 'mcp-exporter-side-by-side-'));
 const servers: Server[] = [];
 try {
   for (const [k, spec] of specs.entries()) {
     const gcFile = join(dir, `gc-${k}.json`);
     const running = await startServer(process.execPath, ['--import', GC_PAUSES, ...spec.args], { ...process.env, BENCH_GC_FILE: gcFile });
-    const server: Server = { name: spec.name, running, pid: running.child.pid ?? 0, gcFile, sessions: [] };
+    const server: Server = { name: spec.name, running, pid: running.child.pid ?? 0, gcFile };
     servers.push(server);
-    if (load === 'calls' || load === 'churn') {
-      // The SDK v2 app serves 2025 requests without sessions: say so, not just that initialize had no session id.
-      const first = await openSession(running.port).catch((error: unknown) => {
-        throw new Error(`${spec.name} opens no 2025 session (${error instanceof Error ? error.message : String(error)}): use --load stateless-2025 or modern`);
-      });
-      if (load === 'calls') server.sessions = [first, ...(await Promise.all(Array.from({ length: 15 }, () => openSession(running.port))))];
-      else await closeSession(running.port, first);
-    }
+    // The first session a load needs, with a hint when there is none: the SDK v2 app serves 2025 requests without sessions.
+    const sessions = load === 'calls' ? client({ cmd: 'open', port: running.port, count: 16 }) : load === 'churn' ? loadFor(client, server, 100) : undefined;
+    await sessions?.catch((error: unknown) => {
+      throw new Error(`${spec.name} opens no 2025 session (${error instanceof Error ? error.message : String(error)}): use --load stateless-2025 or modern`);
+    });
   }
   process.stderr.write(`bench: side by side on core ${CORES.server}: ${servers.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}; load ${load}\n`);
-  for (let turn = 0; turn < Math.ceil(warmMs / 1000); turn++) for (const server of servers) await loadFor(server, 1000);
+  for (let turn = 0; turn < Math.ceil(warmMs / 1000); turn++) for (const server of servers) await loadFor(client, server, 1000);
   const windows: Window[][] = servers.map(() => []);
   for (let round = 0; round < rounds; round++) {
     const order = servers.map((_, k) => k);
     if (round % 2 === 1) order.reverse();
-    for (const k of order) (windows[k] as Window[]).push(await measure(servers[k] as Server));
+    for (const k of order) (windows[k] as Window[]).push(await measure(client, servers[k] as Server));
     const first = windows[0] as Window[];
     const line = servers.slice(1).map((s, k) => `${s.name} ${((windows[k + 1] as Window[])[round]!.cpuPerOp / first[round]!.cpuPerOp).toFixed(3)}`);
     process.stderr.write(`  round ${round + 1}/${rounds}: CPU per operation against ${servers[0]!.name}: ${line.join(', ')}\n`);
@@ -171,6 +159,7 @@ try {
   process.exitCode = 1;
 } finally {
   for (const server of servers) await server.running.stop();
-  agent.destroy();
   rmSync(dir, { recursive: true, force: true });
+  // The load worker ends with this process (see startLoad).
+  process.exit();
 }
