@@ -22,6 +22,9 @@ export interface RecentClientsOptions {
   now?: () => number;
 }
 
+/** A connection's facts object with the entry it was found under (see RecentClients.entryKey). */
+type Remembered = ClientFacts & { [key: symbol]: ClientEntry | undefined };
+
 /** Protocol versions kept per client: there are six revisions so far. */
 const MAX_VERSIONS = 8;
 
@@ -66,7 +69,16 @@ class ClientEntry {
  */
 export class RecentClients implements ConnectionMonitor {
   private readonly entries = new Map<string, ClientEntry>();
+  /** Facts objects of clients that are no connection, seen twice in a row (a stdio client's): old objects by then. */
   private readonly byFacts = new WeakMap<ClientFacts, ClientEntry>();
+  /**
+   * Where a connection's facts object keeps its entry: a property under a symbol of this
+   * instance's own (two instances on one tracker see the same facts). Not the WeakMap: a
+   * session's facts are a young object, and a young key in an old WeakMap takes V8's
+   * ephemeron write barrier and the table's upkeep in the young-generation collections
+   * after it, for every session.
+   */
+  private readonly entryKey = Symbol('recent-client');
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly now: () => number;
@@ -90,7 +102,8 @@ export class RecentClients implements ConnectionMonitor {
   /** Records one request of `client` under `protocolVersion`. */
   see(client: ClientFacts, protocolVersion: string): void {
     const now = this.now();
-    let entry = this.byFacts.get(client);
+    const connection = (client as Partial<ConnectionStart>).id !== undefined;
+    let entry = connection ? (client as Remembered)[this.entryKey] : this.byFacts.get(client);
     if (entry === undefined || entry.gone) {
       const key = `${client.clientName}\u0000${client.clientVersion}\u0000${client.clientIP}\u0000${client.userAgent}`;
       entry = this.entries.get(key);
@@ -102,11 +115,14 @@ export class RecentClients implements ConnectionMonitor {
       // A connection's facts are one object for its life (a session's ConnectionStart, known by
       // its `id`; a stdio client's, seen twice in a row): found by identity from then on, even
       // while many sessions of one client take turns (16 of them made every request build the
-      // key and look it up). One made for a single request (a 2026-07-28 request's, a
-      // stateless one's) is not put in the WeakMap: a young key in an old WeakMap takes V8's
-      // write barrier and the table's upkeep in every scavenge, a tenth of the monitor's own
-      // time per call around an SDK v2 handler (perf), more than the lookup by key.
-      if (entry.lastFacts === client || (client as Partial<ConnectionStart>).id !== undefined) this.byFacts.set(client, entry);
+      // key and look it up). A connection's keeps its entry itself; a stdio client's goes in
+      // the WeakMap, old by its second request. One made for a single request (a 2026-07-28
+      // request's, a stateless one's) is not put in the WeakMap: a young key in an old WeakMap
+      // takes V8's write barrier and the table's upkeep in every scavenge, a tenth of the
+      // monitor's own time per call around an SDK v2 handler (perf), more than the lookup by key.
+      if (connection) {
+        if (Object.isExtensible(client)) (client as Remembered)[this.entryKey] = entry;
+      } else if (entry.lastFacts === client) this.byFacts.set(client, entry);
       else entry.lastFacts = client;
     }
     entry.lastSeen = now;

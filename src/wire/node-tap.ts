@@ -114,8 +114,31 @@ const FORGOTTEN = (): undefined => undefined;
 const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
 const utf8 = (bytes: Uint8Array): string => utf8Slice.call(bytes, 0, bytes.length);
 
-/** The taps of responses being watched now. */
+/**
+ * Where a watched response keeps its tap. A response of node:http's own class keeps it
+ * itself, under a symbol nothing else knows (Object.keys, for...in and JSON pass over
+ * symbols): every response is a young object, and putting one in an old WeakMap takes V8's
+ * ephemeron write barrier and the table's upkeep in the young-generation collections after
+ * it, about 1% of a session's CPU behind the SDK v1's node server (perf). Any other response
+ * (express gives each one its app's prototype) goes in the WeakMap: a property added to one
+ * of those makes V8 build a new hidden class for every response. Each is looked for in the
+ * other place too, so a response whose prototype changes after it was tapped (node:http in
+ * front of an express app) stays watched.
+ */
+const TAP = Symbol('mcp-exporter.tap');
+type Tapped = ServerResponse & { [TAP]?: Tap };
 const taps = new WeakMap<ServerResponse, Tap>();
+const PLAIN: object = ServerResponse.prototype;
+
+function tapOf(res: ServerResponse): Tap | undefined {
+  if (Object.getPrototypeOf(res) === PLAIN) return (res as Tapped)[TAP] ?? taps.get(res);
+  return taps.get(res) ?? (Object.hasOwn(res, TAP) ? (res as Tapped)[TAP] : undefined);
+}
+
+function keepTap(res: ServerResponse, tap: Tap): void {
+  if (Object.getPrototypeOf(res) === PLAIN) (res as Tapped)[TAP] = tap;
+  else taps.set(res, tap);
+}
 
 // What the tapped methods do, given the response's tap (found once per call). A response
 // from express has a prototype set per request, so V8 caches nothing about it: every
@@ -155,13 +178,13 @@ function endThrough(tap: Tap, res: ServerResponse, chunk: unknown, encoding: unk
 
 // Written onto a response whose methods somebody wrapped first: `this` is the response.
 function tappedWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
-  return writeHeadThrough(taps.get(this) as Tap, this, args);
+  return writeHeadThrough(tapOf(this) as Tap, this, args);
 }
 function tappedWrite(this: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
-  return writeThrough(taps.get(this) as Tap, this, chunk, encoding, callback);
+  return writeThrough(tapOf(this) as Tap, this, chunk, encoding, callback);
 }
 function tappedEnd(this: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
-  return endThrough(taps.get(this) as Tap, this, chunk, encoding, callback);
+  return endThrough(tapOf(this) as Tap, this, chunk, encoding, callback);
 }
 
 /**
@@ -194,14 +217,14 @@ function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
   const original = { writeHead: proto.writeHead, write: proto.write, end: proto.end, flushHeaders: proto.flushHeaders };
   prototypeOriginals = original;
   proto.writeHead = function (this: ServerResponse, ...args: unknown[]): unknown {
-    const tap = taps.get(this);
+    const tap = tapOf(this);
     if (tap === undefined || tap.own) return (original.writeHead as (...args: unknown[]) => unknown).apply(this, args);
     return writeHeadThrough(tap, this, args);
   } as WriteHead;
   // write and end take at most three arguments: passed as they are, with no list made per call.
   const through = (name: 'write' | 'end', tapped: typeof writeThrough) =>
     function (this: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
-      const tap = taps.get(this);
+      const tap = tapOf(this);
       if (tap === undefined || tap.own) return (original[name] as (...args: unknown[]) => unknown).call(this, chunk, encoding, callback);
       return tapped(tap, this, chunk, encoding, callback);
     };
@@ -213,7 +236,7 @@ function tapPrototype(): { writeHead: WriteHead; write: Write; end: End } {
   // still told at once that a slow answer has begun. Only once writeHead has made the head,
   // so headersSent reads as it did.
   proto.flushHeaders = function (this: ServerResponse): void {
-    const tap = taps.get(this);
+    const tap = tapOf(this);
     if (tap === undefined || tap.own || tap.over || !this.headersSent) return original.flushHeaders.call(this);
     if (tap.flushWanted) return;
     tap.flushWanted = true;
@@ -240,11 +263,11 @@ function flushIfWanted(res: ServerResponse, tap: Tap): void {
  * so the tap reads what the handler wrote; any other through its prototype.
  */
 export function tapResponse(res: ServerResponse, socket: Socket, answered: (head: AnswerHead) => BodyWatch | undefined): void {
-  if (taps.has(res)) return;
+  if (tapOf(res) !== undefined) return;
   const own = Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'end');
   const methods = own ? { writeHead: res.writeHead, write: res.write, end: res.end } : tapPrototype();
   const tap = new Tap(answered, methods.writeHead, methods.write, methods.end, own);
-  taps.set(res, tap);
+  keepTap(res, tap);
   if (own) {
     res.writeHead = tappedWriteHead as WriteHead;
     res.write = tappedWrite as Write;

@@ -118,4 +118,23 @@ describe('RecentClients', () => {
     expect(keyReads).toBe(6);
     expect(clients.list()).toMatchObject([{ clientName: 'agent', requests: 14, protocolVersions: ['2025-11-25', '2026-07-28'] }]);
   });
+
+  it('keeps each instance\'s count apart when two see the same sessions, and counts a frozen session by key', () => {
+    const time = clock();
+    const mine = new RecentClients({ now: time.now });
+    const theirs = new RecentClients({ now: time.now });
+    const session = { id: 'ref-1', transport: 'streamable_http' as const, protocolVersion: '2025-11-25', ...facts('agent') };
+    for (let i = 0; i < 3; i++) for (const clients of [mine, theirs]) clients.onOperation(operation(session, '2025-11-25'));
+    time.advance(1000);
+    theirs.onOperation(operation({ ...facts('other') }, '2026-07-28'));
+    expect(mine.list()).toMatchObject([{ clientName: 'agent', requests: 3 }]);
+    expect(theirs.list().map((c) => [c.clientName, c.requests])).toEqual([
+      ['other', 1],
+      ['agent', 3],
+    ]);
+    // Facts a caller froze cannot keep their entry: found by key on every request, and counted.
+    const frozen = Object.freeze({ id: 'ref-2', transport: 'streamable_http' as const, protocolVersion: '2025-11-25', ...facts('frozen') });
+    for (let i = 0; i < 2; i++) mine.onOperation(operation(frozen, '2025-11-25'));
+    expect(mine.list().find((c) => c.clientName === 'frozen')).toMatchObject({ requests: 2 });
+  });
 });

@@ -1,4 +1,4 @@
-import { Agent, createServer, request, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -113,6 +113,29 @@ describe('tapResponse', () => {
     expect(seen).toEqual(['head 200 text/event-stream', 'chunk "event: message\\ndata: {\\"a\\":1}\\n\\n"', 'chunk "data: é\\n\\n"', 'end']);
   });
 
+  it('still watches a response whose prototype changes after it was tapped, either way (node:http in front of an express app, and back)', async () => {
+    const seen: string[] = [];
+    // What express does to each response: its app's prototype, itself made from node:http's.
+    const appResponse = Object.create(ServerResponse.prototype) as object;
+    const server = createServer((req, res) => {
+      const first = req.url === '/plain-first';
+      if (!first) Object.setPrototypeOf(res, appResponse);
+      tapResponse(res, req.socket, (head) => {
+        seen.push(`${req.url} head ${head.status}`);
+        return { whole: (text) => void seen.push(`${req.url} whole ${text}`) };
+      });
+      Object.setPrototypeOf(res, first ? appResponse : ServerResponse.prototype);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await get(`${url}/plain-first`)).toBe('{"ok":true}');
+    expect(await get(`${url}/app-first`)).toBe('{"ok":true}');
+    expect(seen).toEqual(['/plain-first head 200', '/plain-first whole {"ok":true}', '/app-first head 200', '/app-first whole {"ok":true}']);
+  });
+
   it('lets go of the exchange once the answer is over, while the response itself is still held', async () => {
     // What the watch holds for one exchange (in the monitor: the request, its body, the pending operations).
     let exchange: WeakRef<object> | undefined;
@@ -136,17 +159,21 @@ describe('tapResponse', () => {
     expect(exchange?.deref()).toBeUndefined();
   });
 
-  it('writes nothing onto a response it taps (an own method per response costs every express request new hidden classes)', async () => {
+  it('writes no method onto a response it taps (an own method per response costs every express request new hidden classes), and no key a handler sees', async () => {
     let owned: string[] = [];
-    const url = await tapped(
-      (res) => {
-        owned = ['writeHead', 'write', 'end'].filter((name) => Object.hasOwn(res, name));
-        res.end('{}');
-      },
-      () => () => undefined,
-    );
-    await get(url);
+    let keys: string[][] = [];
+    const server = createServer((req, res) => {
+      const before = Object.keys(res);
+      tapResponse(res, req.socket, () => undefined);
+      owned = ['writeHead', 'write', 'end'].filter((name) => Object.hasOwn(res, name));
+      keys = [before, Object.keys(res)];
+      res.end('{}');
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     expect(owned).toEqual([]);
+    expect(keys[1]).toEqual(keys[0]);
   });
 
   it('taps a response whose methods somebody wrapped first outside their wrapper, seeing what the handler wrote', async () => {
