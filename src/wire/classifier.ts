@@ -38,7 +38,8 @@ export function readRequest(httpMethod: string, sessionId: string | undefined, v
   let messages = NO_MESSAGES;
   if (isMessage(body)) messages = [body];
   else if (Array.isArray(body)) messages = body.filter(isMessage);
-  const requests = messages.length === 1 ? (isRequest(messages[0] as JsonRpcLike) ? messages : NO_MESSAGES) : messages.filter(isRequest);
+  // A request with no body (a DELETE, a GET) or a single message makes no new list.
+  const requests = messages.length === 1 ? (isRequest(messages[0] as JsonRpcLike) ? messages : NO_MESSAGES) : messages.length === 0 ? NO_MESSAGES : messages.filter(isRequest);
   return { httpMethod, sessionId, versionHeader, messages, requests, parsed: body !== undefined, modern: isModernRequest(versionHeader, body) };
 }
 
