@@ -130,10 +130,13 @@ type Tapped = ServerResponse & { [TAP]?: Tap };
 const taps = new WeakMap<ServerResponse, Tap>();
 const PLAIN: object = ServerResponse.prototype;
 
-function tapOf(res: ServerResponse): Tap | undefined {
-  if (Object.getPrototypeOf(res) === PLAIN) return (res as Tapped)[TAP] ?? taps.get(res);
+/** The tap of a response (`plain`: its prototype is node:http's own), looked for first where it would be kept. */
+function tapIn(res: ServerResponse, plain: boolean): Tap | undefined {
+  if (plain) return (res as Tapped)[TAP] ?? taps.get(res);
   return taps.get(res) ?? (Object.hasOwn(res, TAP) ? (res as Tapped)[TAP] : undefined);
 }
+
+const tapOf = (res: ServerResponse): Tap | undefined => tapIn(res, Object.getPrototypeOf(res) === PLAIN);
 
 /**
  * Whether somebody wrote methods of their own onto the response (a compression middleware).
@@ -141,17 +144,12 @@ function tapOf(res: ServerResponse): Tap | undefined {
  * loads V8 caches, where three Object.hasOwn calls cost 0.25 µs a request (perf). On any
  * other (express), by Object.hasOwn: a property read on those misses V8's caches.
  */
-function wrappedFirst(res: ServerResponse): boolean {
-  if (Object.getPrototypeOf(res) === PLAIN) {
+function wrappedFirst(res: ServerResponse, plain: boolean): boolean {
+  if (plain) {
     const proto = PLAIN as ServerResponse;
     return res.writeHead !== proto.writeHead || res.write !== proto.write || res.end !== proto.end;
   }
   return Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'end');
-}
-
-function keepTap(res: ServerResponse, tap: Tap): void {
-  if (Object.getPrototypeOf(res) === PLAIN) (res as Tapped)[TAP] = tap;
-  else taps.set(res, tap);
 }
 
 // What the tapped methods do, given the response's tap (found once per call). A response
@@ -277,11 +275,14 @@ function flushIfWanted(res: ServerResponse, tap: Tap): void {
  * so the tap reads what the handler wrote; any other through its prototype.
  */
 export function tapResponse(res: ServerResponse, socket: Socket, answered: (head: AnswerHead) => BodyWatch | undefined): void {
-  if (tapOf(res) !== undefined) return;
-  const own = wrappedFirst(res);
+  // Its prototype, read once: where its tap is looked for and kept, and how its own methods are found.
+  const plain = Object.getPrototypeOf(res) === PLAIN;
+  if (tapIn(res, plain) !== undefined) return;
+  const own = wrappedFirst(res, plain);
   const methods = own ? { writeHead: res.writeHead, write: res.write, end: res.end } : tapPrototype();
   const tap = new Tap(answered, methods.writeHead, methods.write, methods.end, own);
-  keepTap(res, tap);
+  if (plain) (res as Tapped)[TAP] = tap;
+  else taps.set(res, tap);
   if (own) {
     res.writeHead = tappedWriteHead as WriteHead;
     res.write = tappedWrite as Write;
