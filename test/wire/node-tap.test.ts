@@ -1,4 +1,4 @@
-import { Agent, createServer, request, ServerResponse } from 'node:http';
+import { Agent, createServer, request, ServerResponse, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -10,20 +10,26 @@ import { countWrites } from '../helpers.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const servers: ReturnType<typeof createServer>[] = [];
+const servers: Server[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 
+/** A server on port 0 with `handler`, closed after the test; resolves with it and its URL (ending in /). */
+async function serve(handler: RequestListener): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
 /** A server whose handler `answer` writes each response, tapped with `watch`; resolves with its URL. */
 async function tapped(answer: (res: ServerResponse) => void, watch: (res: ServerResponse) => (head: AnswerHead) => BodyWatch | undefined): Promise<string> {
-  const server = createServer((req, res) => {
+  const { url } = await serve((req, res) => {
     tapResponse(res, req.socket, watch(res));
     answer(res);
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return url;
 }
 
 const get = (url: string, agent?: Agent): Promise<string> =>
@@ -38,7 +44,7 @@ const get = (url: string, agent?: Agent): Promise<string> =>
   });
 
 /** The writes of the server made last (see countWrites). */
-const writesOfLast = (): (() => number) => countWrites(servers[servers.length - 1] as ReturnType<typeof createServer>);
+const writesOfLast = (): (() => number) => countWrites(servers[servers.length - 1] as Server);
 
 const SSE = { 'content-type': 'text/event-stream' };
 const watchNothing = () => () => undefined;
@@ -117,7 +123,7 @@ describe('tapResponse', () => {
     const seen: string[] = [];
     // What express does to each response: its app's prototype, itself made from node:http's.
     const appResponse = Object.create(ServerResponse.prototype) as object;
-    const server = createServer((req, res) => {
+    const { url } = await serve((req, res) => {
       const first = req.url === '/plain-first';
       if (!first) Object.setPrototypeOf(res, appResponse);
       tapResponse(res, req.socket, (head) => {
@@ -128,11 +134,8 @@ describe('tapResponse', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
     });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    expect(await get(`${url}/plain-first`)).toBe('{"ok":true}');
-    expect(await get(`${url}/app-first`)).toBe('{"ok":true}');
+    expect(await get(`${url}plain-first`)).toBe('{"ok":true}');
+    expect(await get(`${url}app-first`)).toBe('{"ok":true}');
     expect(seen).toEqual(['/plain-first head 200', '/plain-first whole {"ok":true}', '/app-first head 200', '/app-first whole {"ok":true}']);
   });
 
@@ -162,23 +165,21 @@ describe('tapResponse', () => {
   it('writes no method onto a response it taps (an own method per response costs every express request new hidden classes), and no key a handler sees', async () => {
     let owned: string[] = [];
     let keys: string[][] = [];
-    const server = createServer((req, res) => {
+    const { url } = await serve((req, res) => {
       const before = Object.keys(res);
       tapResponse(res, req.socket, () => undefined);
       owned = ['writeHead', 'write', 'end'].filter((name) => Object.hasOwn(res, name));
       keys = [before, Object.keys(res)];
       res.end('{}');
     });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await get(url);
     expect(owned).toEqual([]);
     expect(keys[1]).toEqual(keys[0]);
   });
 
   it('taps a response whose methods somebody wrapped first outside their wrapper, seeing what the handler wrote', async () => {
     const seen: string[] = [];
-    const server = createServer((req, res) => {
+    const { url } = await serve((req, res) => {
       // A compression-like middleware: its own write and end turn the text upper case on the way out.
       const { write, end } = res;
       res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
@@ -192,9 +193,7 @@ describe('tapResponse', () => {
       res.write('data: {"a":1}\n\n');
       res.end();
     });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    expect(await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).toBe('DATA: {"A":1}\n\n');
+    expect(await get(url)).toBe('DATA: {"A":1}\n\n');
     expect(seen).toEqual(['data: {"a":1}\n\n', 'end']);
   });
 
@@ -206,7 +205,7 @@ describe('tapResponse', () => {
       waiting.get(entry)?.();
     };
     const reported = (entry: string): Promise<void> => (seen.includes(entry) ? Promise.resolve() : new Promise((resolve) => waiting.set(entry, resolve)));
-    const server = createServer((req, res) => {
+    const { server, url } = await serve((req, res) => {
       const path = (req.url ?? '').slice(1);
       tapResponse(res, req.socket, (head) => {
         report(`${path}: head ${head.status}`);
@@ -221,9 +220,6 @@ describe('tapResponse', () => {
     });
     const connections: Socket[] = [];
     server.on('connection', (socket: Socket) => void connections.push(socket));
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
     // Two answers that end, on one kept connection; then that connection closes: nothing more.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -251,7 +247,7 @@ describe('tapResponse', () => {
     const heads: number[] = [];
     let tapped!: () => void;
     const done = new Promise<void>((resolve) => (tapped = resolve));
-    const server = createServer((req, res) => {
+    const { server, url } = await serve((req, res) => {
       // The monitor comes to the request only after its client has gone (a slow body read, say).
       req.socket.once('close', () => {
         tapResponse(res, req.socket, (head) => {
@@ -261,9 +257,7 @@ describe('tapResponse', () => {
         tapped();
       });
     });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).on('error', () => undefined);
+    const client = request(url).on('error', () => undefined);
     client.end();
     await new Promise<void>((resolve) => server.once('request', () => resolve()));
     client.destroy();
